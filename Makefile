@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine: `make run` (the chat) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: run test setup browser screenshot bench
+
+$(BIN)/assistant: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# Pin the CPU build of torch first: an unpinned torch pulls several GB of CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/assistant
+
+run: setup
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
+
+# The browser test needs Debian's chromium and a CJK font; install them where we can (root).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+	$(BIN)/assistant reindex --check
+	$(BIN)/assistant eval eval/questions.jsonl --min-accuracy 0.85 --min-refusal 0.90
+
+screenshot: setup
+	$(BIN)/python -m tests.screenshot docs/chat.png
+
+bench: setup
+	$(BIN)/python benchmarks/run.py

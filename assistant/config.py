@@ -1,0 +1,87 @@
+"""The one place that reads environment variables and holds tunable defaults.
+
+Every other module asks this one, so that a deployment can change a setting without
+hunting through the code, and so that the index fingerprint (see ``pipeline_fingerprint``)
+covers every setting that changes what an index contains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+#: The bundled static embedding model (distilled by ``python -m assistant.embedding.distill``).
+BUNDLED_MODEL_NAME = "zh-use-static"
+BUNDLED_MODEL_DIR = PACKAGE_DIR / "models" / BUNDLED_MODEL_NAME
+
+#: Questions longer than this are cut (with a notice), so one paste cannot stall the server.
+MAX_QUESTION_CHARS = 500
+
+#: Files larger than this are skipped at reindex with a named reason.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("ASSISTANT_CORPUS") or PROJECT_DIR / "corpus")
+
+
+def index_dir() -> Path:
+    return Path(os.environ.get("ASSISTANT_INDEX") or PROJECT_DIR / "index")
+
+
+def data_dir() -> Path:
+    """Where the web app keeps its feedback database (not committed)."""
+    return Path(os.environ.get("ASSISTANT_DATA") or PROJECT_DIR / "data")
+
+
+def model_override() -> str | None:
+    """The model a deployment asked for (``ASSISTANT_MODEL``), or None for the bundled one."""
+    return os.environ.get("ASSISTANT_MODEL") or None
+
+
+def model_name() -> str:
+    """A sentence-transformers model name or local path; the bundled model by default."""
+    return model_override() or str(BUNDLED_MODEL_DIR)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Everything that changes what an index holds, apart from the corpus and the model.
+
+    Chosen by measurement (see README, "Quality"); changing any field makes
+    ``assistant reindex --check`` report the committed index as stale.
+    """
+
+    chunk_size: int = 300
+    chunk_overlap: int = 0
+    faiss_index: str = "flat"  # "flat", "hnsw" or "ivf"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+PIPELINE = PipelineSettings()
+
+#: Weight of the dense score in the fused ranking (the rest is BM25); see README "Quality".
+DENSE_WEIGHT = 0.5
+
+# Answering (see README "Quality"; measured with `assistant eval eval/questions.jsonl`).
+#: Passages whose sentences compete to be quoted.
+ANSWER_PASSAGES = 4
+#: At most this many sentences are quoted.
+MAX_QUOTES = 2
+#: A further sentence is quoted only if it scores at least this share of the best one.
+SECOND_QUOTE_RATIO = 0.9
+#: Two words count as synonyms when the model's vectors are at least this similar.
+SYNONYM_SIM = 0.75
+#: Answers whose confidence falls below this are refused.
+REFUSE_BELOW = 0.5
