@@ -82,6 +82,20 @@ MAX_QUOTES = 2
 #: A further sentence is quoted only if it scores at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
 #: Two words count as synonyms when the model's vectors are at least this similar.
-SYNONYM_SIM = 0.75
+SYNONYM_SIM = 0.6
 #: Answers whose confidence falls below this are refused.
 REFUSE_BELOW = 0.5
+
+# Web app (``assistant serve``).
+#: Loopback by default: serving other machines is a deliberate ``--host 0.0.0.0``.
+WEB_HOST = "127.0.0.1"
+WEB_PORT = 7860
+#: Answers computed at once; answering is CPU-bound and short, so a few more than the cores.
+WEB_CONCURRENCY = 8
+#: Requests allowed to wait in Gradio's queue before new ones are turned away.
+WEB_QUEUE_SIZE = 64
+
+
+def feedback_db() -> Path:
+    """The SQLite file holding votes and unanswered questions."""
+    return data_dir() / "feedback.sqlite3"

@@ -1,0 +1,576 @@
+"""Extractive answers: pick source sentences, quote them verbatim, or refuse honestly.
+
+Nothing here writes a fact. Every answer is a template (lead-in, source line) around
+whole sentences cut from ``Document.text`` by offset, so a quote can always be
+highlighted in its source. The refusal decision rests on two signals that mean the
+same on any corpus: how much of the question's specific vocabulary the best passage
+covers, and whether the asked-for kind of fact (a number with the asked unit, a
+date, a name) is there at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from . import config
+from .chunking import split_sentences
+from .index import normalise_query_text, segment
+from .retrieval import Passage, QuestionError, Retriever, clean_question, default_retriever
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Answer", "Citation", "QuestionError", "Turn", "answer"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of the conversation, oldest first in a history."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    date: str
+    source: str
+    quote: str
+    passage: str
+    start: int  # offsets of ``quote`` in the normalised document text
+    end: int
+    passage_start: int
+    passage_end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    confidence: float
+    truncated: bool = False
+    missing_terms: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    index_version: str = ""
+
+    def to_dict(self) -> dict:
+        """The JSON shape shared by ``assistant ask --json`` and the web API."""
+        return {
+            "question": self.question,
+            "text": self.text,
+            "refused": self.refused,
+            "confidence": self.confidence,
+            "truncated": self.truncated,
+            "missing_terms": list(self.missing_terms),
+            "suggestions": list(self.suggestions),
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "section": c.section,
+                    "date": c.date,
+                    "source": c.source,
+                    "quote": c.quote,
+                    "passage": c.passage,
+                    "start": c.start,
+                    "end": c.end,
+                }
+                for c in self.citations
+            ],
+        }
+
+
+# ------------------------------------------------------------------ question analysis
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+#: Question kinds, each with how a question asks for it and how a sentence holds it.
+_KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "date": (
+        re.compile(r"哪一?年|哪个月|几月|什么时[候间]|何时|哪天|日期|\bwhen\b|what year|which year", re.I),
+        re.compile(r"\d{4}年|\d{1,2}月|今年|去年|明年|以来|初期|年底|年初"),
+    ),
+    "number": (
+        re.compile(
+            r"多少|几[个家项位次人条座辆名架批届年%]?|多[大高长快]|比例|百分|占比|\bhow (many|much)\b|"
+            r"what (percentage|rate|share|number)|\brate\b|\bpercent",
+            re.I,
+        ),
+        re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个家项位次人条座辆名架批%]|百分之"),
+    ),
+    "who": (
+        re.compile(r"谁|哪位|什么人|姓名|名字|\bwho\b|\bwhose\b", re.I),
+        re.compile(r"总经理|总裁|首席|记者|局长|主任|董事长|负责人|介绍|告诉|说[。，,]|表示"),
+    ),
+    "list": (
+        re.compile(r"哪些|包括|包含|有什么|有哪|\bwhich\b.*\b(areas|fields|things|services)\b", re.I),
+        re.compile(r"、|等"),
+    ),
+    "yesno": (
+        re.compile(r"是否|能不能|能否|可不可以|有没有|会不会|可以.*吗|能.*吗|^(can|is|are|does|do|did|has|have)\b", re.I),
+        re.compile(r"."),
+    ),
+}
+
+_QUESTION_WORDS = re.compile(
+    r"请问|是什么|什么样|什么|哪一年|哪些|哪个|哪家|哪位|哪里|哪儿|多少|怎么样|怎样|怎么|如何|为什么|"
+    r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
+)
+_UNIT_AFTER_ASK = re.compile(
+    r"(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋)"
+)
+_FOLLOW_UP = re.compile(r"^(那|那么|还有|那它|它|他|她|这|该|其|此)|[呢]\s*[？?]?$|^(and|what about|how about)\b", re.I)
+_PRONOUN = re.compile(r"它|他们|他|她|这个|该|其|此|\b(it|its|they|their|this|that)\b", re.I)
+
+#: Words that say nothing specific about the topic of a question in this domain.
+_GENERIC = frozenset(
+    "青岛 青岛市 我市 数字 问题 资料 文章 报道 目前 现在 请问 一下 介绍 情况 有关 关于 方面 主要 "
+    "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
+    # English function words and question words carry no topic.
+    "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
+    "been being has have had do does did what which who whom whose when where why how many much "
+    "its it this that these those there their they name called so far per".split()
+)
+
+
+def question_kind(question: str) -> str:
+    """The kind of fact asked for; the first matching kind wins (date before number)."""
+    for kind, (asks, _) in _KINDS.items():
+        if asks.search(question):
+            return kind
+    return "what"
+
+
+def is_english(text: str) -> bool:
+    return not _CJK.search(text) and bool(_LATIN_WORD.search(text))
+
+
+# ------------------------------------------------------------------------ follow-ups
+
+
+def resolve_follow_up(question: str, history: Sequence[Turn]) -> tuple[str, str | None]:
+    """The question to search with, and the kind inherited from the previous question.
+
+    A short question that leans on the conversation ("那6号线呢？", "它是什么时候开通的？")
+    is searched together with the previous question, so its topic carries over.
+    """
+    if not history:
+        return question, None
+    previous = history[-1].question
+    short = len(question) <= 16 or (is_english(question) and len(question.split()) <= 6)
+    if short and (_FOLLOW_UP.search(question) or _PRONOUN.search(question)):
+        own_kind = question_kind(question)
+        inherited = question_kind(previous) if own_kind == "what" else None
+        return f"{question} {previous}", inherited
+    return question, None
+
+
+_ASK = re.compile(r"多少|几|什么|谁|哪[一个些家位种份条里年天]?")
+_SKIP = set("是 叫 为 有 了 的 都 共 在 个 家 位 种 项 条 名 年 月 天 到 成 成为 做 包括 包含 属于".split())
+#: Words that only say what kind of answer is wanted ("什么时候", "哪些方面"), not its topic.
+_ANSWER_KINDS = frozenset(
+    "名字 名称 时候 时期 时间 地方 方面 信息 程度 职务 职位 部门 环节 领域 单位 机构 类型 内容 样子 "
+    "情况 作用 意义 特点 级别 区域 位置 方式 模式 东西 事情 措施 办法 目标".split()
+)
+
+
+def _focus_term(question: str, terms: list[str]) -> str | None:
+    """The thing a question asks about: the word right after or before its question word.
+
+    In "主任是谁" or "有多少注册用户", 主任 and 注册 name exactly what must be in the
+    sources for an answer to exist; the rest of the question only locates it.
+    """
+    words = segment(normalise_query_text(question))
+    for i, w in enumerate(words):
+        if not _ASK.fullmatch(w) and not _ASK.match(w):
+            continue
+        for j in (i + 1, i + 2, i - 1, i - 2, i - 3):
+            if (
+                0 <= j < len(words)
+                and words[j] in terms
+                and words[j] not in _ANSWER_KINDS
+                and not re.match(r"[\d一二两三四五六七八九十百千万几]", words[j])
+            ):
+                between = words[min(i, j) + 1 : max(i, j)]
+                if all(b in _SKIP or _ASK.match(b) for b in between):
+                    return words[j]
+        return None
+    return None
+
+
+# ---------------------------------------------------------------------- term coverage
+
+
+def _content_terms(question: str) -> list[str]:
+    """The question's specific words, simplified and lower-cased, question words removed."""
+    text = _QUESTION_WORDS.sub(" ", normalise_query_text(question))
+    terms: list[str] = []
+    for run in re.findall(r"[\u3400-\u9fff]+|[a-z][a-z\-]+|\d+(?:\.\d+)?%?", text):
+        words = segment(run) if _CJK.match(run) else [run]
+        for w in words:
+            if (
+                w not in _GENERIC
+                and w not in _SKIP
+                and not _ASK.fullmatch(w)
+                and (len(w) > 1 or w.isdigit())
+                and w not in terms
+            ):
+                terms.append(w)
+    return terms
+
+
+class _Vocabulary:
+    """What the indexed text contains, and how telling each question word is.
+
+    A word's weight is its surprisal in general Chinese (jieba's dictionary frequencies),
+    not in our corpus: "大概" or "一共" say little about any question, while "深圳" or
+    "票价" name exactly what is asked — if the sources never mention it, they cannot
+    answer.
+    """
+
+    def __init__(self, retriever: Retriever):
+        import jieba
+
+        segment("")  # initialises jieba's dictionary
+        self.freq = jieba.dt.FREQ
+        self.total = jieba.dt.total
+        self.all_text = normalise_query_text("\n".join(d.text for d in retriever.documents.values()))
+        self._tags: dict[str, str] | None = None
+
+    def weight(self, term: str) -> float:
+        surprisal = -math.log((self.freq.get(term, 0) + 1) / self.total)
+        return max(0.5, surprisal - 7.0)
+
+    def is_place(self, term: str) -> bool:
+        """A city, province or country name, e.g. 深圳, 上海, 山东省, 美国.
+
+        jieba tags many plain words "ns" (普及, 太多), so a word counts as a place only
+        when the dictionary also knows it with an administrative suffix (深圳 → 深圳市),
+        carries one itself, or names a country (…国).
+        """
+        if self._tags is None:
+            import jieba.posseg
+
+            jieba.posseg.dt.initialize()
+            self._tags = jieba.posseg.dt.word_tag_tab
+        tags = self._tags
+        if tags.get(term) != "ns" or term in _GENERIC_PLACES or len(term) < 2:
+            return False
+        if term[-1] in _ADMIN_SUFFIXES and len(term) > 2 or term[-1] == "国":
+            return True
+        return any(tags.get(term + suffix) == "ns" for suffix in _ADMIN_SUFFIXES)
+
+    def is_noun(self, term: str) -> bool:
+        """Nouns name things a source must mention; the verb of a when-question (开始, 启动)
+        is usually phrased differently in the source (以来, 全面启动)."""
+        self.is_place(term)  # loads the tag table
+        return (self._tags or {}).get(term, "n")[0] == "n"
+
+    def mentions(self, term: str) -> bool:
+        """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
+        if term in self.all_text:
+            return True
+        return term[-1] in _ADMIN_SUFFIXES and len(term) > 2 and term[:-1] in self.all_text
+
+
+_ADMIN_SUFFIXES = "省市县区州"
+_GENERIC_PLACES = frozenset("城市 全国 国家 全省 全市 地区 国内 国际 世界 中国 省内 市内 当地 本地 全球".split())
+_vocab_cache: dict[int, _Vocabulary] = {}
+
+
+def _vocabulary(retriever: Retriever) -> _Vocabulary:
+    key = id(retriever.data)
+    if key not in _vocab_cache:
+        _vocab_cache.clear()
+        _vocab_cache[key] = _Vocabulary(retriever)
+    return _vocab_cache[key]
+
+
+@dataclass
+class _Coverage:
+    ratio: float
+    missing: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
+
+
+def _credits(terms: list[str], text: str, encoder, vocab: _Vocabulary) -> dict[str, float]:
+    """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
+
+    A term counts in full when written in the text or when the model's word vectors call
+    it a synonym of a word there (cosine >= SYNONYM_SIM, e.g. 孩子/儿童); half when it
+    shares a character with a word there (机柜/机架, 延迟/时延), as Chinese compounds
+    built on one morpheme are usually related. Place names count only when written
+    exactly: to a word-vector model every city looks like every other city.
+    """
+    low = normalise_query_text(text)
+    credit = {t: 1.0 for t in terms if t in low}
+    soft = [t for t in terms if t not in credit and not vocab.is_place(t)]
+    if not soft:
+        return credit
+    words = sorted({w for w in segment(low) if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})
+    if words:
+        sims = encoder.encode(soft) @ encoder.encode(words).T
+        for t, row in zip(soft, sims):
+            if row.max() >= config.SYNONYM_SIM:
+                credit[t] = 1.0
+            elif _CJK.match(t) and any(ch in w for w in words for ch in t):
+                credit[t] = 0.5
+    return credit
+
+
+def _coverage(terms: list[str], text: str, encoder, vocab: _Vocabulary) -> _Coverage:
+    """Weighted share of ``terms`` that ``text`` covers, and the terms it misses."""
+    if not terms:
+        return _Coverage(1.0)
+    credit = _credits(terms, text, encoder, vocab)
+    total = sum(vocab.weight(t) for t in terms)
+    got = sum(vocab.weight(t) * credit.get(t, 0.0) for t in terms)
+    partial = [t for t, c in credit.items() if c < 1.0]
+    return _Coverage(got / total if total else 1.0, [t for t in terms if t not in credit], partial)
+
+
+# -------------------------------------------------------------------- sentence choice
+
+
+@dataclass
+class _Candidate:
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    score: float = 0.0
+
+
+def _candidates(passages: list[Passage], retriever: Retriever) -> list[_Candidate]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p in passages:
+        doc = retriever.documents[p.doc_id]
+        for s, e in split_sentences(doc.text[p.start : p.end], p.start):
+            if (p.doc_id, s) in seen or not re.search(r"\w", doc.text[s:e]):
+                continue
+            seen.add((p.doc_id, s))
+            out.append(_Candidate(p, s, e, doc.text[s:e]))
+    return out
+
+
+def _score_sentences(
+    cands: list[_Candidate], query: str, terms: list[str], kind: str, retriever: Retriever
+) -> None:
+    """Score = term coverage (the sentence, plus half credit from the one before it, which
+    often holds the subject), semantic similarity, the asked-for kind of fact, and the
+    passage's own retrieval score."""
+    vocab = _vocabulary(retriever)
+    qv = retriever.encoder.encode([normalise_query_text(query)])[0]
+    sv = retriever.encoder.encode([normalise_query_text(c.text) for c in cands])
+    dense = np.clip(sv @ qv, 0, 1)
+    weights = {t: vocab.weight(t) for t in terms}
+    total = sum(weights.values()) or 1.0
+    fact_pattern = _fact_pattern(query, kind)
+    for c, d in zip(cands, dense):
+        own = _credits(terms, c.text, retriever.encoder, vocab)
+        doc_text = retriever.documents[c.passage.doc_id].text
+        before = doc_text[max(c.passage.start, c.start - 120) : c.start]
+        prev = _credits([t for t in terms if own.get(t, 0) < 1], before, retriever.encoder, vocab)
+        lexical = sum(w * max(own.get(t, 0.0), 0.5 * prev.get(t, 0.0)) for t, w in weights.items()) / total
+        fact = 1.0 if fact_pattern is None or fact_pattern.search(c.text) else 0.0
+        c.score = 0.45 * lexical + 0.3 * float(d) + 0.15 * fact + 0.1 * c.passage.score
+
+
+_PERCENT_ASK = re.compile(r"百分|比例|占比|率|percent|rate|share", re.I)
+
+
+def _fact_pattern(question: str, kind: str) -> re.Pattern | None:
+    """What a sentence must hold to answer this kind of question (None: anything)."""
+    unit = _asked_unit(question)
+    if kind == "number" and unit:
+        return re.compile(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit))
+    if kind == "number" and _PERCENT_ASK.search(question):
+        return re.compile(r"\d%|百分之|成")
+    return _KINDS[kind][1] if kind in _KINDS else None
+
+
+# ------------------------------------------------------------------------- templates
+
+
+def _source_line(c: Citation, english: bool) -> str:
+    parts = [f"《{c.title}》"] + [x for x in (c.section, c.source, c.date) if x]
+    return f"[{c.n}] " + " · ".join(parts)
+
+
+def _render(quotes: list[Citation], kind: str, english: bool, truncated: bool) -> str:
+    lines = []
+    if truncated:
+        lines.append(
+            f"(Your question was cut to its first {config.MAX_QUESTION_CHARS} characters.)"
+            if english
+            else f"（问题过长，只按前 {config.MAX_QUESTION_CHARS} 个字回答。）"
+        )
+    if english:
+        lead = "According to the source (quoted in Chinese):"
+    else:
+        lead = {
+            "number": "资料中的相关数字如下：",
+            "date": "关于时间，资料是这样说的：",
+            "who": "资料中提到的相关人物：",
+            "list": "资料列举如下：",
+            "yesno": "资料中的相关说法：",
+        }.get(kind, "根据资料：")
+    lines.append(lead)
+    lines.append("\n".join(f"> {c.quote} [{c.n}]" for c in quotes))
+    lines.append(("Sources:" if english else "出处：") + "\n" + "\n".join(_source_line(c, english) for c in quotes))
+    return "\n\n".join(lines)
+
+
+def _render_refusal(missing: list[str], suggestions: list[str], english: bool, truncated: bool) -> str:
+    lines = []
+    if truncated:
+        lines.append(
+            f"(Your question was cut to its first {config.MAX_QUESTION_CHARS} characters.)"
+            if english
+            else f"（问题过长，只按前 {config.MAX_QUESTION_CHARS} 个字回答。）"
+        )
+    if english:
+        lines.append("Sorry, the sources do not answer this question.")
+        if missing:
+            lines.append("Not covered by the sources: " + ", ".join(missing) + ".")
+        if suggestions:
+            lines.append("You could ask instead:\n" + "\n".join(f"- {s}" for s in suggestions))
+    else:
+        lines.append("抱歉，现有资料没有涉及这个问题，我不能凭空回答。")
+        if missing:
+            lines.append("资料中没有提到：" + "、".join(missing) + "。")
+        if suggestions:
+            lines.append("你可以试着问：\n" + "\n".join(f"- {s}" for s in suggestions))
+    return "\n\n".join(lines)
+
+
+def _suggestions(retriever: Retriever, passages: list[Passage], n: int = 3) -> list[str]:
+    """Questions staff listed in the front matter of the nearest documents."""
+    seen_docs = [p.doc_id for p in passages] + sorted(retriever.documents)
+    out: list[str] = []
+    for doc_id in dict.fromkeys(seen_docs):
+        for q in retriever.documents[doc_id].questions:
+            if q not in out:
+                out.append(q)
+            if len(out) >= n:
+                return out
+    return out
+
+
+# ------------------------------------------------------------------------------- API
+
+
+def answer(
+    question: str, history: Sequence[Turn] | None = None, retriever: Retriever | None = None
+) -> Answer:
+    """Answer ``question`` from the sources, or refuse and say what they do not cover.
+
+    Raises ``QuestionError`` for an empty question; an over-long one is cut and the
+    answer says so.
+    """
+    retriever = retriever or default_retriever()
+    text, truncated = clean_question(question)
+    english = is_english(text)
+    query, inherited = resolve_follow_up(text, history or ())
+    kind = inherited or question_kind(text)
+    passages = retriever.search(query, k=config.ANSWER_PASSAGES)
+    terms = _content_terms(text)
+    vocab = _vocabulary(retriever)
+
+    cands = _candidates(passages, retriever) if passages else []
+    if cands:
+        _score_sentences(cands, query, _content_terms(query), kind, retriever)
+        cands.sort(key=lambda c: -c.score)
+    best = cands[0] if cands else None
+
+    # Refusal signals: term coverage by the best passage, places the sources never
+    # name, and a measured quantity (公里, 元, 辆…) that no candidate sentence holds.
+    if best is not None:
+        context = retriever.documents[best.passage.doc_id].text[best.passage.start : best.passage.end]
+        cov = _coverage(terms, context, retriever.encoder, vocab)
+    else:
+        cov = _Coverage(0.0, terms)
+    unknown_places = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
+    focus = None if english else _focus_term(text, terms)
+    if focus is not None and focus in cov.missing and (kind != "date" or vocab.is_noun(focus)):
+        unknown_places.append(focus)
+    unit = _asked_unit(text)
+    unit_ok = unit is None or any(_has_quantity(c.text, unit) for c in cands[:3])
+    dense = best.passage.dense if best else 0.0
+    confidence = _confidence(cov.ratio, dense, best.score if best else 0.0)
+    if unknown_places or not unit_ok:
+        confidence = min(confidence, config.REFUSE_BELOW / 2)
+    refused = best is None or confidence < config.REFUSE_BELOW
+
+    version = retriever.version
+    if refused:
+        missing = list(dict.fromkeys(unknown_places + cov.missing))
+        if not unit_ok:
+            missing.append(unit)
+        suggestions = _suggestions(retriever, passages)
+        return Answer(
+            question=text,
+            text=_render_refusal(missing, suggestions, english, truncated),
+            citations=(),
+            refused=True,
+            confidence=round(confidence, 3),
+            truncated=truncated,
+            missing_terms=tuple(missing),
+            suggestions=tuple(suggestions),
+            index_version=version,
+        )
+
+    chosen = [best]
+    for c in cands[1:]:
+        if len(chosen) >= config.MAX_QUOTES or c.score < config.SECOND_QUOTE_RATIO * best.score:
+            break
+        chosen.append(c)
+    chosen.sort(key=lambda c: (c.passage.doc_id, c.start))
+    citations = []
+    for n, c in enumerate(chosen, 1):
+        p = c.passage
+        citations.append(
+            Citation(n, p.doc_id, p.title, p.section, p.date, p.source, c.text, p.text, c.start, c.end, p.start, p.end)
+        )
+    return Answer(
+        question=text,
+        text=_render(citations, kind, english, truncated),
+        citations=tuple(citations),
+        refused=False,
+        confidence=round(confidence, 3),
+        truncated=truncated,
+        index_version=version,
+    )
+
+
+def _confidence(coverage: float, dense: float, sentence: float) -> float:
+    """One number in [0, 1]: mostly term coverage, tempered by semantic similarity."""
+    return max(0.0, min(1.0, 0.6 * coverage + 0.25 * dense + 0.15 * min(1.0, sentence)))
+
+
+def _asked_unit(question: str) -> str | None:
+    """The measure in "全长多少公里" or "多少辆": asking for it means the answer must hold it.
+
+    Generic classifiers (个, 家, 项…) are left out: "多少个机柜" is rightly answered by
+    "5.2万架".
+    """
+    m = _UNIT_AFTER_ASK.search(normalise_query_text(question))
+    return m.group(1) if m else None
+
+
+def _has_quantity(sentence: str, unit: str) -> bool:
+    return re.search(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit), sentence) is not None

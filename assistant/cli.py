@@ -1,0 +1,241 @@
+"""The ``assistant`` command: reindex | search | ask | eval | serve | stats | feedback.
+
+Only this module prints. Heavy imports sit inside the command functions, so
+``assistant ask`` never loads the web stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from . import config
+
+EXIT_BAD_INPUT = 2
+EXIT_INDEX = 3
+
+
+def _emit_error(args: argparse.Namespace, message: str, code: int) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}, ensure_ascii=False))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+# ------------------------------------------------------------------------- reindex
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .index import IndexError_, build_index, check_index
+
+    corpus_dir = Path(args.corpus or config.corpus_dir())
+    index_dir = Path(args.index or config.index_dir())
+    if args.check:
+        problems = check_index(corpus_dir, index_dir, args.model)
+        if problems:
+            for p in problems:
+                print(f"stale: {p}")
+            print(f"run `assistant reindex --corpus {corpus_dir} --index {index_dir}` to rebuild")
+            return 1
+        print(f"index {index_dir} is up to date with {corpus_dir}")
+        return 0
+
+    from tqdm import tqdm
+
+    def progress(items):
+        return tqdm(items, desc="indexing", unit="doc", disable=args.quiet or None)
+
+    try:
+        report = build_index(corpus_dir, index_dir, args.model, progress, strict=args.strict)
+    except IndexError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    state = "unchanged, " if report.unchanged else ""
+    print(
+        f"{state}{report.documents} documents, {report.chunks} chunks, {report.seconds:.1f} s "
+        f"(version {report.version}; re-embedded {report.embedded_chunks} chunks, "
+        f"reused {report.reused_documents} documents, skipped {len(report.skipped)} files)"
+    )
+    return 0
+
+
+# -------------------------------------------------------------------------- search
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .retrieval import Retriever
+
+    retriever = Retriever.load(args.index)
+    passages = retriever.search(args.query, args.k)
+    if args.json:
+        print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=1))
+        return 0
+    for rank, p in enumerate(passages, 1):
+        where = " · ".join(x for x in (p.title, p.section, p.date) if x)
+        print(f"[{rank}] score {p.score:.3f}  {where}  ({p.doc_id} {p.start}-{p.end})")
+        print(f"    {p.text}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------- ask
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answering import answer
+    from .retrieval import Retriever
+
+    result = answer(args.question, retriever=Retriever.load(args.index))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(result.text)
+    return 0
+
+
+# ---------------------------------------------------------------------------- eval
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, format_report
+
+    report = evaluate(Path(args.file), index_dir=args.index)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(format_report(report))
+    failed = []
+    if args.min_accuracy is not None and report["answer_accuracy"] < args.min_accuracy:
+        failed.append(f"answer accuracy {report['answer_accuracy']:.3f} < {args.min_accuracy}")
+    if args.min_refusal is not None and report["refusal_recall"] < args.min_refusal:
+        failed.append(f"refusal recall {report['refusal_recall']:.3f} < {args.min_refusal}")
+    for f in failed:
+        print(f"quality gate failed: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .index import index_stats
+
+    stats = index_stats(Path(args.index or config.index_dir()))
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=1))
+    else:
+        for key, value in stats.items():
+            print(f"{key:>12}: {value}")
+    return 0
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web import serve
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: other machines can reach the chat", file=sys.stderr)
+    serve(args.host, args.port, args.index)
+    return 0
+
+
+# ------------------------------------------------------------------------ feedback
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from .feedback import FeedbackStore
+
+    store = FeedbackStore()
+    if args.export:
+        rows = store.export_csv(args.export)
+        print(f"wrote {rows} rows (votes and unanswered questions) to {args.export}")
+        return 0
+    s = store.summary()
+    print(f"{store.path}: {s.up} 👍, {s.down} 👎, {s.unanswered} unanswered questions")
+    for u in store.unanswered()[-args.recent :] if args.recent else []:
+        print(f"  {u['time']}  {u['question']}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="青岛数字问答 — answers about 数字青岛, quoted from the sources."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_index(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--index", help="index folder (default: $ASSISTANT_INDEX or ./index)")
+        return p
+
+    p = with_index(sub.add_parser("reindex", help="build the index from the corpus folder"))
+    p.add_argument("--corpus", help="corpus folder (default: $ASSISTANT_CORPUS or ./corpus)")
+    p.add_argument("--model", help="sentence-transformers model name or path (default: bundled)")
+    p.add_argument("--strict", action="store_true", help="fail if any file would be skipped")
+    p.add_argument("--check", action="store_true", help="exit 1 if the index is stale; build nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reindex)
+
+    p = with_index(sub.add_parser("search", help="show the passages that best match a query"))
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_search)
+
+    p = with_index(sub.add_parser("ask", help="answer a question, quoting the sources"))
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    p.set_defaults(func=cmd_ask)
+
+    p = with_index(sub.add_parser("eval", help="measure answer quality over a question file"))
+    p.add_argument("file", help='JSONL lines {"question": ..., "answers": [substrings]} ([] = refuse)')
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--min-accuracy", type=float, help="exit 1 if answer accuracy is below this")
+    p.add_argument("--min-refusal", type=float, help="exit 1 if refusal recall is below this")
+    p.set_defaults(func=cmd_eval)
+
+    p = with_index(sub.add_parser("stats", help="documents, chunks, model and size of the index"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = with_index(sub.add_parser("serve", help="start the web chat (Gradio) in the browser"))
+    p.add_argument("--host", default=config.WEB_HOST, help=f"address to bind (default {config.WEB_HOST})")
+    p.add_argument("--port", type=int, default=config.WEB_PORT, help=f"port (default {config.WEB_PORT})")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", help="votes and unanswered questions from the chat ($ASSISTANT_DATA)")
+    p.add_argument("--export", metavar="FILE.csv", help="write votes and unanswered questions as CSV")
+    p.add_argument("--recent", type=int, default=10, help="list this many recent unanswered questions")
+    p.set_defaults(func=cmd_feedback)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from .index import IndexError_
+    from .retrieval import QuestionError
+
+    try:
+        return args.func(args)
+    except QuestionError as exc:
+        return _emit_error(args, str(exc), EXIT_BAD_INPUT)
+    except IndexError_ as exc:
+        return _emit_error(args, str(exc), EXIT_INDEX)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,467 @@
+"""Build, save and load the search index: FAISS (dense) + BM25 (lexical) + chunk store.
+
+Layout of an index folder::
+
+    index/CURRENT            name of the live version (switched by an atomic rename)
+    index/v-<id>/            one immutable version: manifest.json, documents.json,
+                             chunks.json, dense.faiss, bm25/
+    index/.cache/            per-document chunks, tokens and vectors, keyed by content hash
+    index/.gitignore         written by the build: git sees only CURRENT and the live version
+
+A version's id is a hash of everything it is built from (corpus files, model, pipeline
+settings), so rebuilding an unchanged corpus finds the version already there and
+changes nothing on disk — no git diff, no work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import config
+from .chunking import Chunk, chunk_document
+from .corpus import Document, Heading, SkippedFile, load_corpus
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+KEEP_VERSIONS = 3
+_BUNDLED = "bundled"
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems; the message tells the user what to run."""
+
+
+class StaleIndexError(IndexError_):
+    """The index on disk was built with another format, model or is missing."""
+
+
+class BuildLockedError(IndexError_):
+    """Another reindex holds the lock."""
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def normalise_query_text(text: str) -> str:
+    """Traditional → Simplified, full-width → half-width, lower case: one form for matching."""
+    import unicodedata
+
+    return _t2s(unicodedata.normalize("NFKC", text)).lower()
+
+
+_converter = None
+
+
+def _t2s(text: str) -> str:
+    global _converter
+    if _converter is None:
+        from opencc import OpenCC
+
+        _converter = OpenCC("t2s")
+    return _converter.convert(text)
+
+
+_WORD = re.compile(r"[\u3400-\u9fff]+|[a-z]+|\d+(?:\.\d+)?%?")
+_STOP = frozenset(
+    "的 了 是 在 和 与 及 等 也 都 而 并 有 为 对 将 把 被 从 到 这 那 其 之 或 就 又 个 吗 呢 吧 啊 么 "
+    "什么 哪些 哪个 哪 多少 几 怎么 怎样 如何 是否 能否 能不能 可以 谁 何时 什么时候 哪一年 "
+    "the a an of to in on for and or is are was were be by with what which who when how many much "
+    "does did do".split()
+)
+
+
+def segment(text: str, search_mode: bool = False) -> list[str]:
+    """jieba words; jieba is imported (and silenced) on first use, as it costs ~0.5 s."""
+    global _jieba
+    if _jieba is None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        _jieba = jieba
+    return list(_jieba.cut_for_search(text) if search_mode else _jieba.cut(text))
+
+
+_jieba = None
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """jieba words (search mode) plus CJK character bigrams, stop words dropped.
+
+    Bigrams make recall robust to segmentation differences between a question and the
+    article; whole words keep precision.
+    """
+    text = normalise_query_text(text)
+    tokens: list[str] = []
+    for run in _WORD.findall(text):
+        if "\u3400" <= run[0] <= "\u9fff":
+            tokens.extend(w for w in segment(run, search_mode=True) if w not in _STOP)
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        elif run not in _STOP:
+            tokens.append(run)
+    return tokens
+
+
+# ---------------------------------------------------------------------------- model
+
+
+def model_spec(model: str | None) -> str:
+    """How the manifest names the model: 'bundled' for ours, so a clone anywhere loads it."""
+    model = model or config.model_name()
+    if Path(model).resolve() == config.BUNDLED_MODEL_DIR.resolve():
+        return _BUNDLED
+    return model
+
+
+def model_location(spec: str) -> str:
+    return str(config.BUNDLED_MODEL_DIR) if spec == _BUNDLED else spec
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class IndexData:
+    """A loaded index version: everything retrieval and answering read."""
+
+    path: Path
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    dense: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+
+
+def current_version_dir(index_dir: Path) -> Path:
+    index_dir = Path(index_dir)
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file():
+        raise StaleIndexError(
+            f"no index found in {index_dir}: run `assistant reindex --index {index_dir}`"
+        )
+    return index_dir / pointer.read_text().strip()
+
+
+def read_manifest(version_dir: Path) -> dict:
+    return json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def load_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
+    """Load the live version; refuse one built by another format or model, with the fix."""
+    import bm25s
+    import faiss
+
+    version_dir = current_version_dir(index_dir)
+    try:
+        manifest = read_manifest(version_dir)
+    except (OSError, ValueError) as exc:
+        raise StaleIndexError(
+            f"index {version_dir} is unreadable ({exc}): run `assistant reindex`"
+        ) from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise StaleIndexError(
+            f"index {version_dir} has format version {manifest.get('format_version')}, this "
+            f"program reads version {FORMAT_VERSION}: run `assistant reindex`"
+        )
+    if expected_model is not None and model_spec(expected_model) != manifest["model"]["spec"]:
+        raise StaleIndexError(
+            f"index {version_dir} was built with model {manifest['model']['spec']!r} but "
+            f"{model_spec(expected_model)!r} is configured: run `assistant reindex`"
+        )
+    docs_raw = json.loads((version_dir / "documents.json").read_text(encoding="utf-8"))
+    documents = {
+        d["doc_id"]: Document(**{**d, "headings": tuple(Heading(**h) for h in d["headings"])})
+        for d in docs_raw
+    }
+    chunks = [
+        Chunk(**c) for c in json.loads((version_dir / "chunks.json").read_text(encoding="utf-8"))
+    ]
+    dense = faiss.read_index(str(version_dir / "dense.faiss"))
+    bm25 = bm25s.BM25.load(str(version_dir / "bm25"))
+    return IndexData(version_dir, manifest, documents, chunks, dense, bm25)
+
+
+# -------------------------------------------------------------------------- building
+
+
+@dataclass
+class BuildReport:
+    version: str
+    documents: int
+    chunks: int
+    seconds: float
+    skipped: list[SkippedFile] = field(default_factory=list)
+    reused_documents: int = 0
+    embedded_chunks: int = 0
+    unchanged: bool = False
+
+
+def _version_id(documents: list[Document], spec: str, encoder_name: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"{FORMAT_VERSION}|{spec}|{encoder_name}|{config.PIPELINE.fingerprint()}".encode())
+    for d in sorted(documents, key=lambda d: d.doc_id):
+        h.update(f"|{d.doc_id}:{d.sha256}".encode())
+    return "v-" + h.hexdigest()[:12]
+
+
+def _faiss_index(vectors: np.ndarray, kind: str):
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    elif kind == "ivf":
+        nlist = max(1, int(np.sqrt(len(vectors))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = max(1, nlist // 8)
+    elif kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        raise ValueError(f"unknown faiss index type {kind!r}: use flat, hnsw or ivf")
+    index.add(vectors)
+    return index
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
+
+
+def _pause_for_tests(stage: str) -> None:
+    """Test-only hook: hold the build at ``stage`` so a test can kill it there."""
+    if os.environ.get("ASSISTANT_TEST_PAUSE_AT") == stage:
+        marker = os.environ.get("ASSISTANT_TEST_PAUSE_MARKER")
+        if marker:
+            Path(marker).write_text(stage)
+        while True:
+            time.sleep(1)
+
+
+class _DocCache:
+    """Chunks, BM25 tokens and vectors of one document, keyed by its content and settings."""
+
+    def __init__(self, root: Path, encoder_name: str):
+        self.root = root
+        self.salt = f"{encoder_name}|{config.PIPELINE.fingerprint()}|{FORMAT_VERSION}"
+
+    def _path(self, doc: Document) -> Path:
+        key = hashlib.sha256(f"{self.salt}|{doc.doc_id}|{doc.sha256}".encode()).hexdigest()
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, doc: Document):
+        path = self._path(doc)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                vectors = z["vectors"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return [Chunk(**c) for c in meta["chunks"]], meta["tokens"], vectors
+
+    def put(self, doc: Document, chunks: list[Chunk], tokens: list[list[str]], vectors) -> None:
+        path = self._path(doc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.dumps({"chunks": [asdict(c) for c in chunks], "tokens": tokens})
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, meta=np.array(meta), vectors=vectors)
+        os.replace(tmp, path)
+
+
+def build_index(
+    corpus_dir: Path | None = None,
+    index_dir: Path | None = None,
+    model: str | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    strict: bool = False,
+) -> BuildReport:
+    """Build a new version beside the live one and switch to it atomically.
+
+    Killing the process at any point leaves the previous version live: the new one only
+    becomes visible through the final rename of CURRENT.
+    """
+    from filelock import FileLock, Timeout
+
+    from .embedding import load_encoder
+
+    t0 = time.perf_counter()
+    corpus_dir = Path(corpus_dir or config.corpus_dir())
+    index_dir = Path(index_dir or config.index_dir())
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BuildLockedError(
+            f"another reindex is already running on {index_dir} (lock file {index_dir / '.lock'});"
+            " wait for it to finish"
+        ) from None
+    try:
+        return _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder)
+    finally:
+        lock.release()
+
+
+def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder) -> BuildReport:
+    import bm25s
+    import faiss
+
+    progress = progress or (lambda it: it)
+    documents, skipped = load_corpus(corpus_dir)
+    if strict and skipped:
+        names = "; ".join(f"{s.path.name}: {s.reason}" for s in skipped)
+        raise IndexError_(f"--strict: {len(skipped)} file(s) would be skipped: {names}")
+    if not documents:
+        raise IndexError_(f"no readable documents in {corpus_dir}; nothing to index")
+    _pause_for_tests("loaded")
+
+    spec = model_spec(model)
+    encoder = load_encoder(model_location(spec))
+    version = _version_id(documents, spec, encoder.name)
+    version_dir = index_dir / version
+    if (index_dir / "CURRENT").is_file() and (version_dir / "manifest.json").is_file():
+        _switch(index_dir, version)
+        chunks = json.loads((version_dir / "chunks.json").read_text(encoding="utf-8"))
+        return BuildReport(version, len(documents), len(chunks), time.perf_counter() - t0,
+                           skipped, len(documents), 0, unchanged=True)
+
+    cache = _DocCache(index_dir / ".cache", encoder.name)
+    all_chunks: list[Chunk] = []
+    all_tokens: list[list[str]] = []
+    all_vectors: list[np.ndarray] = []
+    reused = embedded = 0
+    for doc in progress(documents):
+        hit = cache.get(doc)
+        if hit is None:
+            chunks = chunk_document(doc)
+            tokens = [lexical_tokens(c.text) for c in chunks]
+            vectors = encoder.encode([_embedding_text(doc, c) for c in chunks])
+            cache.put(doc, chunks, tokens, vectors)
+            embedded += len(chunks)
+        else:
+            chunks, tokens, vectors = hit
+            reused += 1
+        all_chunks.extend(chunks)
+        all_tokens.extend(tokens)
+        all_vectors.append(vectors)
+    _pause_for_tests("embedded")
+
+    vectors = np.vstack(all_vectors).astype(np.float32)
+    tmp_dir = index_dir / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir()
+    faiss.write_index(_faiss_index(vectors, config.PIPELINE.faiss_index), str(tmp_dir / "dense.faiss"))
+    bm25 = bm25s.BM25(k1=config.PIPELINE.bm25_k1, b=config.PIPELINE.bm25_b)
+    bm25.index(all_tokens, show_progress=False)
+    bm25.save(str(tmp_dir / "bm25"))
+    _write_json(tmp_dir / "documents.json", [asdict(d) | {"path": Path(d.path).name} for d in documents])
+    _write_json(tmp_dir / "chunks.json", [asdict(c) for c in all_chunks])
+    _pause_for_tests("written")
+    _write_json(
+        tmp_dir / "manifest.json",
+        {
+            "format_version": FORMAT_VERSION,
+            "version": version,
+            "model": {"spec": spec, "name": encoder.name, "dim": int(vectors.shape[1])},
+            "pipeline": asdict(config.PIPELINE) | {"fingerprint": config.PIPELINE.fingerprint()},
+            "corpus": {Path(d.path).name: d.sha256 for d in documents},
+            "documents": len(documents),
+            "chunks": len(all_chunks),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    shutil.rmtree(version_dir, ignore_errors=True)
+    os.replace(tmp_dir, version_dir)
+    _pause_for_tests("renamed")
+    _switch(index_dir, version)
+    _prune(index_dir, version)
+    return BuildReport(version, len(documents), len(all_chunks), time.perf_counter() - t0,
+                       skipped, reused, embedded)
+
+
+def _embedding_text(doc: Document, chunk: Chunk) -> str:
+    return chunk.text
+
+
+def _switch(index_dir: Path, version: str) -> None:
+    """Point CURRENT at ``version`` with an atomic rename; git then sees only that version."""
+    tmp = index_dir / f".CURRENT.{os.getpid()}"
+    tmp.write_text(version + "\n")
+    os.replace(tmp, index_dir / "CURRENT")
+    ignore = index_dir / ".gitignore"
+    content = f"# written by assistant reindex: only the live version is committed\n*\n!.gitignore\n!CURRENT\n!{version}/\n"
+    if not ignore.is_file() or ignore.read_text() != content:
+        tmp = index_dir / f".gitignore.{os.getpid()}"
+        tmp.write_text(content)
+        os.replace(tmp, ignore)
+
+
+def _prune(index_dir: Path, live: str) -> None:
+    versions = sorted(
+        (p for p in index_dir.glob("v-*") if p.is_dir() and p.name != live),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in versions[KEEP_VERSIONS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+    for tmp in index_dir.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------ inspection
+
+
+def check_index(corpus_dir: Path, index_dir: Path, model: str | None = None) -> list[str]:
+    """Reasons the live index differs from what a build would produce now (empty: fresh)."""
+    from .embedding import load_encoder
+
+    try:
+        manifest = read_manifest(current_version_dir(index_dir))
+    except (IndexError_, OSError, ValueError) as exc:
+        return [str(exc)]
+    problems = []
+    if manifest.get("format_version") != FORMAT_VERSION:
+        problems.append(f"index format {manifest.get('format_version')} != {FORMAT_VERSION}")
+    spec = model_spec(model or config.model_override())
+    if manifest["model"]["spec"] != spec:
+        problems.append(f"model {manifest['model']['spec']!r} != configured {spec!r}")
+    elif load_encoder(model_location(spec)).name != manifest["model"]["name"]:
+        problems.append(f"model files changed since the build ({manifest['model']['name']})")
+    if manifest["pipeline"].get("fingerprint") != config.PIPELINE.fingerprint():
+        problems.append("pipeline settings changed (chunking, BM25 or FAISS settings)")
+    documents, _ = load_corpus(corpus_dir)
+    now = {Path(d.path).name: d.sha256 for d in documents}
+    before = manifest["corpus"]
+    problems += [f"new file {n}" for n in sorted(now.keys() - before.keys())]
+    problems += [f"removed file {n}" for n in sorted(before.keys() - now.keys())]
+    problems += [f"changed file {n}" for n in sorted(now.keys() & before.keys()) if now[n] != before[n]]
+    return problems
+
+
+def index_stats(index_dir: Path) -> dict:
+    version_dir = current_version_dir(index_dir)
+    manifest = read_manifest(version_dir)
+    size = sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file())
+    return {
+        "version": manifest["version"],
+        "documents": manifest["documents"],
+        "chunks": manifest["chunks"],
+        "model": manifest["model"]["name"],
+        "dimensions": manifest["model"]["dim"],
+        "faiss_index": manifest["pipeline"]["faiss_index"],
+        "size_bytes": size,
+        "built_at": manifest["built_at"],
+    }

@@ -1,0 +1,197 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) scores fused into one ranking.
+
+Dense vectors carry paraphrases and English questions; BM25 carries exact names and
+numbers that a small static model blurs. Both are scaled to [0, 1] before fusing, so
+``Passage.score`` means the same thing for every query.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+from .chunking import Chunk
+from .corpus import Document
+from .index import (
+    IndexData,
+    StaleIndexError,
+    current_version_dir,
+    lexical_tokens,
+    load_index,
+    model_location,
+    normalise_query_text,
+)
+
+log = logging.getLogger(__name__)
+
+
+class QuestionError(ValueError):
+    """A question that cannot be searched as given; the message says what to do instead."""
+
+
+def clean_question(question: str) -> tuple[str, bool]:
+    """The question stripped and cut to ``MAX_QUESTION_CHARS``; the flag says it was cut."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = " ".join(question.split())
+    if not text:
+        raise QuestionError("the question is empty: please type a question, e.g. 青岛地铁6号线是什么时候开通的？")
+    if len(text) > config.MAX_QUESTION_CHARS:
+        return text[: config.MAX_QUESTION_CHARS], True
+    return text, False
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    section: str
+    date: str
+    source: str
+    start: int
+    end: int
+    chunk_id: int
+    dense: float
+    lexical: float
+
+
+class Retriever:
+    """A loaded index plus the encoder it was built with."""
+
+    def __init__(self, data: IndexData, encoder):
+        self.data = data
+        self.encoder = encoder
+        self.version = data.manifest["version"]
+        self._bm25_ids = np.arange(len(data.chunks))
+
+    @classmethod
+    def load(cls, index_dir: Path | str | None = None) -> "Retriever":
+        """Load the live version in ``index_dir`` (default: the configured index)."""
+        from .embedding import load_encoder
+
+        data = load_index(Path(index_dir or config.index_dir()), config.model_override())
+        encoder = load_encoder(model_location(data.manifest["model"]["spec"]))
+        if encoder.name != data.manifest["model"]["name"]:
+            raise StaleIndexError(
+                f"index was built with model {data.manifest['model']['name']} but the model files "
+                f"on disk are now {encoder.name}: run `assistant reindex`"
+            )
+        return cls(data, encoder)
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.data.documents
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.data.chunks
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        text, _ = clean_question(query)
+        simplified = normalise_query_text(text)
+        n = len(self.data.chunks)
+        k = max(1, min(k, n))
+        dense = self._dense_scores(simplified)
+        lexical = self._lexical_scores(simplified)
+        fused = config.DENSE_WEIGHT * dense + (1 - config.DENSE_WEIGHT) * lexical
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [self._passage(int(i), float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
+
+    def _dense_scores(self, text: str) -> np.ndarray:
+        vec = self.encoder.encode([text])
+        n = len(self.data.chunks)
+        scores = np.zeros(n, dtype=np.float32)
+        if not vec.any():
+            return scores
+        depth = n if n <= 2000 else 200
+        sims, ids = self.data.dense.search(vec.astype(np.float32), depth)
+        valid = ids[0] >= 0
+        scores[ids[0][valid]] = np.clip(sims[0][valid], 0.0, 1.0)
+        return scores
+
+    def _lexical_scores(self, text: str) -> np.ndarray:
+        """BM25 scaled by the best chunk's score, so it shares the dense scale [0, 1]."""
+        tokens = [t for t in lexical_tokens(text) if t in self.data.bm25.vocab_dict]
+        if not tokens:
+            return np.zeros(len(self.data.chunks), dtype=np.float32)
+        scores = np.asarray(self.data.bm25.get_scores(tokens), dtype=np.float32)
+        top = float(scores.max())
+        return scores / top if top > 0 else scores
+
+    def _passage(self, i: int, score: float, dense: float, lexical: float) -> Passage:
+        chunk = self.data.chunks[i]
+        doc = self.data.documents[chunk.doc_id]
+        return Passage(
+            text=chunk.text,
+            score=round(min(1.0, max(0.0, score)), 4),
+            doc_id=chunk.doc_id,
+            title=doc.title,
+            section=chunk.section,
+            date=doc.date,
+            source=doc.source,
+            start=chunk.start,
+            end=chunk.end,
+            chunk_id=i,
+            dense=round(dense, 4),
+            lexical=round(lexical, 4),
+        )
+
+
+class LiveIndex:
+    """Hands out the retriever of the live index version, switching when CURRENT changes.
+
+    A caller keeps the ``Retriever`` it got for the whole question, so questions in
+    flight finish on the version they started with while new ones see the new version.
+    """
+
+    def __init__(self, index_dir: Path | str | None = None, check_every: float = 1.0):
+        self.index_dir = Path(index_dir or config.index_dir())
+        self.check_every = check_every
+        self._lock = threading.Lock()
+        self._retriever = Retriever.load(self.index_dir)
+        self._checked = time.monotonic()
+
+    def get(self) -> Retriever:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.check_every:
+                self._checked = now
+                self._maybe_reload()
+            return self._retriever
+
+    def _maybe_reload(self) -> None:
+        try:
+            live = current_version_dir(self.index_dir).name
+        except StaleIndexError:
+            return
+        if live != self._retriever.version:
+            try:
+                self._retriever = Retriever.load(self.index_dir)
+                log.info("switched to index version %s", live)
+            except (StaleIndexError, OSError, ValueError) as exc:
+                log.error("index version %s not loadable, keeping %s: %s", live, self._retriever.version, exc)
+
+
+_default: Retriever | None = None
+_default_lock = threading.Lock()
+
+
+def default_retriever() -> Retriever:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Retriever.load()
+        return _default
+
+
+def retrieve(query: str, k: int = 5) -> list[Passage]:
+    """The top ``k`` passages for ``query`` from the default index, best first."""
+    return default_retriever().search(query, k)

@@ -1,0 +1,125 @@
+"""Answers over the committed index: question kinds, verbatim quotes, refusals, follow-ups."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant import Answer, QuestionError, Turn, answer
+
+
+def ask(retriever, question, history=None) -> Answer:
+    return answer(question, history, retriever=retriever)
+
+
+def assert_verbatim(retriever, result: Answer):
+    for c in result.citations:
+        doc = retriever.documents[c.doc_id]
+        assert doc.text[c.start : c.end] == c.quote
+        assert c.quote in c.passage
+        assert c.quote in result.text
+
+
+@pytest.mark.parametrize(
+    "question,gold",
+    [
+        ("行政村5G覆盖率是多少？", "95.15%"),  # 多少: a number
+        ("青岛是哪一年启动数字青岛2.0工程的？", "2023年"),  # 哪一年: a date
+        ("真情巴士集团的首席数据官是谁？", "程鹏"),  # 谁: a person
+        ("哪些基础设施在加快智能化升级？", "交通、能源、市政"),  # 哪些: a list
+        ("市民能不能在线上订票？", "线上订票"),  # 能不能: yes/no
+        ("“青碳行”是什么？", "青碳行"),  # 是什么
+        ("How many data centers has Qingdao built?", "50个数据中心"),
+        ("When did Qingdao launch the Digital Qingdao 2.0 project?", "2023年"),
+    ],
+)
+def test_question_kinds_quote_the_fact(retriever, question, gold):
+    result = ask(retriever, question)
+    assert not result.refused, result.text
+    assert any(gold in c.quote for c in result.citations), result.text
+    assert 0.0 <= result.confidence <= 1.0
+    assert_verbatim(retriever, result)
+
+
+def test_english_template(retriever):
+    result = ask(retriever, "How many data centers has Qingdao built?")
+    assert result.text.startswith("According to the source")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "青岛有哪些好吃的海鲜？",
+        "深圳的智慧城市排名第几？",  # in-domain words, another city
+        "上海的数字人民币试点是哪一年开始的？",
+        "如何办理护照？",
+        "What is the best beach in Sanya?",
+    ],
+)
+def test_refusals_name_missing_terms_and_suggest(retriever, question):
+    result = ask(retriever, question)
+    assert result.refused, result.text
+    assert not result.citations
+    assert "抱歉" in result.text or "Sorry" in result.text
+    assert 2 <= len(result.suggestions) <= 3
+
+
+def test_other_city_is_named(retriever):
+    result = ask(retriever, "深圳的智慧城市排名第几？")
+    assert "深圳" in result.missing_terms and "深圳" in result.text
+
+
+def test_suggestions_are_answerable(retriever):
+    for q in ask(retriever, "如何办理护照？").suggestions:
+        assert not ask(retriever, q).refused, q
+
+
+def test_follow_up_uses_history(retriever):
+    first = ask(retriever, "青岛地铁6号线是什么样的线路？")
+    follow = ask(retriever, "它是什么时候开通的？", [Turn(first.question, first.text)])
+    assert not follow.refused
+    assert any("今年4月开通的6号线" in c.quote for c in follow.citations), follow.text
+
+
+def test_follow_up_with_new_subject(retriever):
+    first = ask(retriever, "行政村5G覆盖率是多少？")
+    follow = ask(retriever, "那市内网间时延呢？", [Turn(first.question, first.text)])
+    assert not follow.refused
+    assert any("1.88毫秒" in c.quote for c in follow.citations), follow.text
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_raises(retriever, question):
+    with pytest.raises(QuestionError, match="empty"):
+        ask(retriever, question)
+
+
+@pytest.mark.parametrize("question", ["😀😀😀", "asdkjh qwpoeiu zxmcnb", "？？？"])
+def test_nonsense_is_refused(retriever, question):
+    assert ask(retriever, question).refused
+
+
+def test_markup_is_never_echoed(retriever):
+    result = ask(retriever, "<script>alert(1)</script>青岛行政村5G覆盖率是多少？")
+    assert "<script>" not in result.text
+
+
+def test_long_question_is_cut_and_says_so(retriever):
+    result = ask(retriever, "行政村5G覆盖率是多少？" + "啊" * 20_000)
+    assert result.truncated
+    assert "问题过长" in result.text
+
+
+def test_cli_ask_json_and_errors(index_copy):
+    base = [sys.executable, "-m", "assistant.cli"]
+    out = subprocess.run(base + ["ask", "行政村5G覆盖率是多少？", "--index", str(index_copy), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    assert {"text", "refused", "confidence", "citations"} <= data.keys()
+    assert {"n", "doc_id", "title", "section", "date", "source", "quote", "passage", "start", "end"} <= (
+        data["citations"][0].keys()
+    )
+    bad = subprocess.run(base + ["ask", "  ", "--index", str(index_copy), "--json"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "error" in json.loads(bad.stdout)

@@ -1,0 +1,110 @@
+"""Index builds: versions, incremental reuse, removal, staleness, lock, kill at every stage."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant import Retriever, answer
+from assistant.index import BuildLockedError, build_index, check_index, current_version_dir
+
+DOC = "---\ntitle: 文章{n}\ndate: 2024-0{n}\n---\n\n# 文章{n}\n\n青岛第{n}号测试线路今年开通,全长{n}0公里。市民可以线上订票。\n"
+
+
+def make_corpus(root: Path, n: int = 3) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(1, n + 1):
+        (root / f"doc{i}.md").write_text(DOC.format(n=i), encoding="utf-8")
+    return root
+
+
+@pytest.fixture()
+def built(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    build_index(corpus, index)
+    return corpus, index
+
+
+def test_unchanged_rebuild_changes_nothing(built):
+    corpus, index = built
+    before = {p: p.stat().st_mtime_ns for p in index.rglob("*") if p.is_file()}
+    report = build_index(corpus, index)
+    assert report.unchanged and report.embedded_chunks == 0
+    after = {p: p.stat().st_mtime_ns for p in index.rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_incremental_reuses_unchanged_documents(built):
+    corpus, index = built
+    (corpus / "doc2.md").write_text(DOC.format(n=2) + "\n新增一句话。\n", encoding="utf-8")
+    report = build_index(corpus, index)
+    assert report.reused_documents == 2
+    assert report.embedded_chunks == 1
+
+
+def test_removed_document_loses_its_chunks(built):
+    corpus, index = built
+    (corpus / "doc3.md").unlink()
+    build_index(corpus, index)
+    r = Retriever.load(index)
+    assert {c.doc_id for c in r.chunks} == {"doc1", "doc2"}
+
+
+def test_check_reports_stale_corpus(built):
+    corpus, index = built
+    assert check_index(corpus, index) == []
+    (corpus / "doc1.md").write_text(DOC.format(n=1) + "改动。", encoding="utf-8")
+    (corpus / "doc4.md").write_text(DOC.format(n=4), encoding="utf-8")
+    problems = check_index(corpus, index)
+    assert "changed file doc1.md" in problems and "new file doc4.md" in problems
+
+
+def test_second_build_is_refused_while_locked(built):
+    from filelock import FileLock
+
+    corpus, index = built
+    with FileLock(str(index / ".lock")):
+        with pytest.raises(BuildLockedError, match="already running"):
+            build_index(corpus, index)
+
+
+def test_bad_files_are_skipped_and_strict_fails(built):
+    from assistant.index import IndexError_
+
+    corpus, index = built
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "gbk.txt").write_bytes("青岛地铁票价两元。".encode("gbk"))
+    report = build_index(corpus, index)
+    assert [s.path.name for s in report.skipped] == ["empty.md"]
+    assert report.documents == 4
+    with pytest.raises(IndexError_, match="empty.md"):
+        build_index(corpus, index, strict=True)
+
+
+@pytest.mark.parametrize("stage", ["loaded", "embedded", "written", "renamed"])
+def test_kill_at_any_stage_keeps_old_index(built, tmp_path, stage):
+    corpus, index = built
+    old = current_version_dir(index).name
+    (corpus / "doc1.md").write_text(DOC.format(n=1) + "新内容。", encoding="utf-8")
+    marker = tmp_path / "paused"
+    env = os.environ | {"ASSISTANT_TEST_PAUSE_AT": stage, "ASSISTANT_TEST_PAUSE_MARKER": str(marker)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "reindex", "-q", "--corpus", str(corpus), "--index", str(index)],
+        env=env,
+    )
+    deadline = time.time() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.time() < deadline, "build ended before reaching the stage"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert current_version_dir(index).name == old
+    result = answer("第2号测试线路全长多少公里？", retriever=Retriever.load(index))
+    assert not result.refused and "20公里" in result.citations[0].quote
+    # The next build recovers: it is not locked out and switches to the new version.
+    assert not build_index(corpus, index).unchanged
