@@ -21,7 +21,15 @@ import numpy as np
 from . import config
 from .chunking import split_sentences
 from .index import normalise_query_text, segment
-from .retrieval import Passage, QuestionError, Retriever, clean_question, default_retriever
+from .retrieval import (
+    Passage,
+    QuestionError,
+    Retriever,
+    clean_question,
+    default_retriever,
+    is_english,
+    translate_english,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +103,6 @@ class Answer:
 # ------------------------------------------------------------------ question analysis
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 #: Question kinds, each with how a question asks for it and how a sentence holds it.
 _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
@@ -109,7 +116,7 @@ _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
             r"what (percentage|rate|share|number)|\brate\b|\bpercent",
             re.I,
         ),
-        re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个家项位次人条座辆名架批%]|百分之"),
+        re.compile(r"\d|[一二三四五六七八九十两][十百千万亿多余]|[一二三四五六七八九十两][个家项位次人条座辆名架批]|百分之"),
     ),
     "who": (
         re.compile(r"谁|哪位|什么人|姓名|名字|\bwho\b|\bwhose\b", re.I),
@@ -152,10 +159,6 @@ def question_kind(question: str) -> str:
         if asks.search(question):
             return kind
     return "what"
-
-
-def is_english(text: str) -> bool:
-    return not _CJK.search(text) and bool(_LATIN_WORD.search(text))
 
 
 # ------------------------------------------------------------------------ follow-ups
@@ -211,6 +214,33 @@ def _focus_term(question: str, terms: list[str]) -> str | None:
     return None
 
 
+def _question_terms(
+    text: str, english: bool, retriever: Retriever, vocab: "_Vocabulary"
+) -> tuple[list[str], dict[str, str]]:
+    """The terms to look for in the sources, and the resident's own word for each.
+
+    An English question is matched through the model's bilingual lexicon: each content
+    word stands for the translation the sources use (or its first one); a word with no
+    translation is kept as is and will usually count as not covered.
+    """
+    if not (english and retriever.lexicon):
+        return _content_terms(text), {}
+    terms: list[str] = []
+    labels: dict[str, str] = {}
+    for word, chinese in translate_english(text, retriever.lexicon):
+        if word in _GENERIC:
+            continue
+        term = next((zh for zh in chinese if vocab.mentions(zh)), chinese[0] if chinese else word)
+        if term not in terms:
+            terms.append(term)
+            labels[term] = word
+    # Numbers and codes ("2.0", "5G", "TACS") are written the same in both languages.
+    for code in re.findall(r"\d+(?:\.\d+)?[a-z]*|\b[A-Z]{2,}\b", text):
+        if code.lower() not in terms:
+            terms.append(code.lower())
+    return terms, labels
+
+
 # ---------------------------------------------------------------------- term coverage
 
 
@@ -251,15 +281,20 @@ class _Vocabulary:
         self._tags: dict[str, str] | None = None
 
     def weight(self, term: str) -> float:
+        """Surprisal above that of everyday words; a word jieba only guessed (not in its
+        dictionary, e.g. 挤进, 多派) weighs what its characters weigh on average."""
+        if term not in self.freq and len(term) > 1 and _CJK.match(term):
+            return sum(self.weight(ch) for ch in term) / len(term)
         surprisal = -math.log((self.freq.get(term, 0) + 1) / self.total)
         return max(0.5, surprisal - 7.0)
 
     def is_place(self, term: str) -> bool:
         """A city, province or country name, e.g. 深圳, 上海, 山东省, 美国.
 
-        jieba tags many plain words "ns" (普及, 太多), so a word counts as a place only
-        when the dictionary also knows it with an administrative suffix (深圳 → 深圳市),
-        carries one itself, or names a country (…国).
+        jieba tags many plain words "ns" (普及, 太多) and some places plain nouns (烟台),
+        so a word counts as a place when the dictionary knows it with an administrative
+        suffix (深圳 → 深圳市), or it is tagged a place and carries one itself or names a
+        country (…国).
         """
         if self._tags is None:
             import jieba.posseg
@@ -267,11 +302,13 @@ class _Vocabulary:
             jieba.posseg.dt.initialize()
             self._tags = jieba.posseg.dt.word_tag_tab
         tags = self._tags
-        if tags.get(term) != "ns" or term in _GENERIC_PLACES or len(term) < 2:
+        if term in _GENERIC_PLACES or len(term) < 2:
             return False
-        if term[-1] in _ADMIN_SUFFIXES and len(term) > 2 or term[-1] == "国":
-            return True
-        return any(tags.get(term + suffix) == "ns" for suffix in _ADMIN_SUFFIXES)
+        if any(tags.get(term + suffix) == "ns" for suffix in _ADMIN_SUFFIXES):
+            return True  # 烟台 is tagged a plain noun, but 烟台市 is a place
+        if tags.get(term) != "ns":
+            return False
+        return (term[-1] in _ADMIN_SUFFIXES and len(term) > 2) or term[-1] == "国"
 
     def is_noun(self, term: str) -> bool:
         """Nouns name things a source must mention; the verb of a when-question (开始, 启动)
@@ -365,6 +402,15 @@ def _candidates(passages: list[Passage], retriever: Retriever) -> list[_Candidat
             seen.add((p.doc_id, s))
             out.append(_Candidate(p, s, e, doc.text[s:e]))
     return out
+
+
+def _context(c: _Candidate, retriever: Retriever) -> str:
+    """The best sentence with its surroundings: its passage, widened to CONTEXT_CHARS on
+    each side, because the subject of a sentence is often named a sentence or two before."""
+    text = retriever.documents[c.passage.doc_id].text
+    start = min(c.passage.start, max(0, c.start - config.CONTEXT_CHARS))
+    end = max(c.passage.end, min(len(text), c.end + config.CONTEXT_CHARS))
+    return text[start:end]
 
 
 def _score_sentences(
@@ -488,20 +534,20 @@ def answer(
     query, inherited = resolve_follow_up(text, history or ())
     kind = inherited or question_kind(text)
     passages = retriever.search(query, k=config.ANSWER_PASSAGES)
-    terms = _content_terms(text)
     vocab = _vocabulary(retriever)
+    terms, labels = _question_terms(text, english, retriever, vocab)
 
     cands = _candidates(passages, retriever) if passages else []
     if cands:
-        _score_sentences(cands, query, _content_terms(query), kind, retriever)
+        query_terms = terms if english else _content_terms(query)
+        _score_sentences(cands, query, query_terms, kind, retriever)
         cands.sort(key=lambda c: -c.score)
     best = cands[0] if cands else None
 
     # Refusal signals: term coverage by the best passage, places the sources never
     # name, and a measured quantity (公里, 元, 辆…) that no candidate sentence holds.
     if best is not None:
-        context = retriever.documents[best.passage.doc_id].text[best.passage.start : best.passage.end]
-        cov = _coverage(terms, context, retriever.encoder, vocab)
+        cov = _coverage(terms, _context(best, retriever), retriever.encoder, vocab)
     else:
         cov = _Coverage(0.0, terms)
     unknown_places = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
@@ -510,15 +556,18 @@ def answer(
         unknown_places.append(focus)
     unit = _asked_unit(text)
     unit_ok = unit is None or any(_has_quantity(c.text, unit) for c in cands[:3])
+    # A when-question needs a date among the best sentences, a how-many one a number.
+    needed = _KINDS[kind][1] if kind in ("date", "number") else None
+    fact_ok = needed is None or any(needed.search(c.text) for c in cands[:3])
     dense = best.passage.dense if best else 0.0
-    confidence = _confidence(cov.ratio, dense, best.score if best else 0.0)
-    if unknown_places or not unit_ok:
+    confidence = _confidence(cov.ratio, dense, best.score if best else 0.0) if terms else 0.0
+    if unknown_places or not unit_ok or not fact_ok:
         confidence = min(confidence, config.REFUSE_BELOW / 2)
     refused = best is None or confidence < config.REFUSE_BELOW
 
     version = retriever.version
     if refused:
-        missing = list(dict.fromkeys(unknown_places + cov.missing))
+        missing = [labels.get(t, t) for t in dict.fromkeys(unknown_places + cov.missing)]
         if not unit_ok:
             missing.append(unit)
         suggestions = _suggestions(retriever, passages)

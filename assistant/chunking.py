@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .config import PIPELINE
+from . import config
 from .corpus import Document
 
 _CLOSERS = "”’」』）)】"
@@ -60,8 +60,8 @@ def chunk_document(
 ) -> list[Chunk]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    size = chunk_size or PIPELINE.chunk_size
-    overlap = PIPELINE.chunk_overlap if chunk_overlap is None else chunk_overlap
+    size = chunk_size or config.PIPELINE.chunk_size
+    overlap = config.PIPELINE.chunk_overlap if chunk_overlap is None else chunk_overlap
     splitter = RecursiveCharacterTextSplitter(
         separators=_SEPARATORS,
         is_separator_regex=True,

@@ -59,7 +59,7 @@ class PipelineSettings:
     """
 
     chunk_size: int = 300
-    chunk_overlap: int = 0
+    chunk_overlap: int = 60
     faiss_index: str = "flat"  # "flat", "hnsw" or "ivf"
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
@@ -71,7 +71,9 @@ class PipelineSettings:
 
 PIPELINE = PipelineSettings()
 
-#: Weight of the dense score in the fused ranking (the rest is BM25); see README "Quality".
+#: How dense and BM25 scores are fused: "score" (weighted mean) or "rrf"; see README "Quality".
+FUSION = "score"
+#: Weight of the dense score in "score" fusion (the rest is BM25).
 DENSE_WEIGHT = 0.5
 
 # Answering (see README "Quality"; measured with `assistant eval eval/questions.jsonl`).
@@ -81,6 +83,8 @@ ANSWER_PASSAGES = 4
 MAX_QUOTES = 2
 #: A further sentence is quoted only if it scores at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
+#: Characters around the best sentence that count as its context for term coverage.
+CONTEXT_CHARS = 200
 #: Two words count as synonyms when the model's vectors are at least this similar.
 SYNONYM_SIM = 0.6
 #: Answers whose confidence falls below this are refused.

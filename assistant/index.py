@@ -82,6 +82,14 @@ _STOP = frozenset(
 )
 
 
+def _import_bm25s():
+    """bm25s sets its own logger to DEBUG on import; keep its chatter out of our output."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 def segment(text: str, search_mode: bool = False) -> list[str]:
     """jieba words; jieba is imported (and silenced) on first use, as it costs ~0.5 s."""
     global _jieba
@@ -160,9 +168,9 @@ def read_manifest(version_dir: Path) -> dict:
 
 def load_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
     """Load the live version; refuse one built by another format or model, with the fix."""
-    import bm25s
     import faiss
 
+    bm25s = _import_bm25s()
     version_dir = current_version_dir(index_dir)
     try:
         manifest = read_manifest(version_dir)
@@ -316,9 +324,9 @@ def build_index(
 
 
 def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder) -> BuildReport:
-    import bm25s
     import faiss
 
+    bm25s = _import_bm25s()
     progress = progress or (lambda it: it)
     documents, skipped = load_corpus(corpus_dir)
     if strict and skipped:
@@ -398,11 +406,16 @@ def _embedding_text(doc: Document, chunk: Chunk) -> str:
 
 def _switch(index_dir: Path, version: str) -> None:
     """Point CURRENT at ``version`` with an atomic rename; git then sees only that version."""
-    tmp = index_dir / f".CURRENT.{os.getpid()}"
-    tmp.write_text(version + "\n")
-    os.replace(tmp, index_dir / "CURRENT")
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file() or pointer.read_text().strip() != version:
+        tmp = index_dir / f".CURRENT.{os.getpid()}"
+        tmp.write_text(version + "\n")
+        os.replace(tmp, pointer)
     ignore = index_dir / ".gitignore"
-    content = f"# written by assistant reindex: only the live version is committed\n*\n!.gitignore\n!CURRENT\n!{version}/\n"
+    content = (
+        "# written by assistant reindex: only the live version is committed\n"
+        f"*\n!.gitignore\n!CURRENT\n!{version}/\n!{version}/**\n"
+    )
     if not ignore.is_file() or ignore.read_text() != content:
         tmp = index_dir / f".gitignore.{os.getpid()}"
         tmp.write_text(content)

@@ -8,6 +8,7 @@ numbers that a small static model blurs. Both are scaled to [0, 1] before fusing
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -47,6 +48,36 @@ def clean_question(question: str) -> tuple[str, bool]:
     return text, False
 
 
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+_ENGLISH_STOP = frozenset(
+    "the and for are was were has have had does did what which who whom whose when where why how "
+    "many much its this that these those there their they with from into about been being than "
+    "then also any some can could would should will shall may might must not per".split()
+)
+
+
+def is_english(text: str) -> bool:
+    return not re.search(r"[\u3400-\u9fff]", text) and bool(_ENGLISH_WORD.search(text))
+
+
+def translate_english(text: str, lexicon: dict[str, tuple[str, ...]]) -> list[tuple[str, tuple[str, ...]]]:
+    """Each English content word of ``text`` with its Chinese translations (maybe none).
+
+    Inflected forms fall back to their stem (centers → center, launched → launch).
+    """
+    out = []
+    for word in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text)):
+        if word in _ENGLISH_STOP:
+            continue
+        for form in (word, word[:-1], word[:-2], word[:-3] + "y", word[:-3], word + "e"):
+            if form in lexicon:
+                out.append((word, lexicon[form]))
+                break
+        else:
+            out.append((word, ()))
+    return out
+
+
 @dataclass(frozen=True)
 class Passage:
     text: str
@@ -63,19 +94,31 @@ class Passage:
     lexical: float
 
 
+def _fuse(dense: np.ndarray, lexical: np.ndarray, method: str) -> np.ndarray:
+    """Both methods give [0, 1]: a weighted mean of the two scales, or reciprocal-rank
+    fusion scaled by its maximum (first in both rankings)."""
+    if method == "rrf":
+        ranks_d = np.empty(len(dense)); ranks_d[np.argsort(-dense, kind="stable")] = np.arange(len(dense))
+        ranks_l = np.empty(len(lexical)); ranks_l[np.argsort(-lexical, kind="stable")] = np.arange(len(lexical))
+        k = 60.0
+        return ((1 / (k + 1 + ranks_d) + 1 / (k + 1 + ranks_l)) / (2 / (k + 1))).astype(np.float32)
+    return (config.DENSE_WEIGHT * dense + (1 - config.DENSE_WEIGHT) * lexical).astype(np.float32)
+
+
 class Retriever:
     """A loaded index plus the encoder it was built with."""
 
-    def __init__(self, data: IndexData, encoder):
+    def __init__(self, data: IndexData, encoder, lexicon: dict[str, tuple[str, ...]] | None = None):
         self.data = data
         self.encoder = encoder
+        self.lexicon = lexicon or {}
         self.version = data.manifest["version"]
         self._bm25_ids = np.arange(len(data.chunks))
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None) -> "Retriever":
         """Load the live version in ``index_dir`` (default: the configured index)."""
-        from .embedding import load_encoder
+        from .embedding import load_encoder, load_lexicon
 
         data = load_index(Path(index_dir or config.index_dir()), config.model_override())
         encoder = load_encoder(model_location(data.manifest["model"]["spec"]))
@@ -84,7 +127,7 @@ class Retriever:
                 f"index was built with model {data.manifest['model']['name']} but the model files "
                 f"on disk are now {encoder.name}: run `assistant reindex`"
             )
-        return cls(data, encoder)
+        return cls(data, encoder, load_lexicon(model_location(data.manifest["model"]["spec"])))
 
     @property
     def documents(self) -> dict[str, Document]:
@@ -96,12 +139,16 @@ class Retriever:
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         text, _ = clean_question(query)
+        if is_english(text) and self.lexicon:
+            # Chinese sources, English question: search with the words' translations too.
+            words = [zh for _, chinese in translate_english(text, self.lexicon) for zh in chinese]
+            text = f"{text} {' '.join(words)}"
         simplified = normalise_query_text(text)
         n = len(self.data.chunks)
         k = max(1, min(k, n))
         dense = self._dense_scores(simplified)
         lexical = self._lexical_scores(simplified)
-        fused = config.DENSE_WEIGHT * dense + (1 - config.DENSE_WEIGHT) * lexical
+        fused = _fuse(dense, lexical, config.FUSION)
         order = np.argsort(-fused, kind="stable")[:k]
         return [self._passage(int(i), float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
 

@@ -1,0 +1,63 @@
+"""Make the README screenshot: the chat answering a question, one citation opened.
+
+    python -m tests.screenshot docs/chat.png [--width 1280] [--height 900] [--question ...]
+
+Starts ``assistant serve`` over the committed index with a throwaway data folder (so
+the screenshot leaves no votes or logged questions behind), drives Debian's chromium
+like the browser tests do, and writes the PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from assistant import config
+from tests.test_web import CHROMIUM, CHROMIUM_ARGS, ask_in_page, start_server, stop_server
+
+DEFAULT_QUESTION = "青岛行政村5G覆盖率是多少？"
+
+
+def take(out: Path, width: int, height: int, question: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "data").mkdir()
+        server = start_server(config.index_dir(), root / "data", root / "netlog.txt", root / "server.log")
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+                page.goto(server.url)
+                page.wait_for_selector("#qa-input textarea")
+                ask_in_page(page, question, 1)
+                page.locator("#qa-chat .qa-cite summary").first.click()
+                page.locator("#qa-chat .qa-cite mark").first.wait_for(state="visible")
+                page.mouse.move(0, 0)  # no hover highlight in the picture
+                out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(out), full_page=True)
+                browser.close()
+        finally:
+            stop_server(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/chat.png")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--question", default=DEFAULT_QUESTION)
+    args = parser.parse_args(argv)
+    if not CHROMIUM.exists():
+        print(f"error: {CHROMIUM} is missing; install Debian's chromium (make browser)", file=sys.stderr)
+        return 1
+    take(args.out, args.width, args.height, args.question)
+    print(f"wrote {args.out} ({args.width}px wide)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
