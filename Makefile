@@ -29,7 +29,7 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -q
 	$(BIN)/assistant reindex --check
-	$(BIN)/assistant eval eval/questions.jsonl --min-accuracy 0.85 --min-refusal 0.85
+	$(BIN)/assistant eval eval/questions.jsonl --min-accuracy 0.85 --min-refusal 0.90
 
 screenshot: setup
 	$(BIN)/python -m tests.screenshot docs/chat.png

@@ -145,6 +145,8 @@ _PRONOUN = re.compile(r"它|他们|他|她|这个|该|其|此|\b(it|its|they|the
 #: Words that say nothing specific about the topic of a question in this domain.
 _GENERIC = frozenset(
     "青岛 青岛市 我市 数字 问题 资料 文章 报道 目前 现在 请问 一下 介绍 情况 有关 关于 方面 主要 "
+    # Words about the article itself, which no sentence of it states.
+    "文中 文末 本文 全文 原文 读者 作者 "
     "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
     # English function words and question words carry no topic.
     "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
@@ -239,6 +241,22 @@ def _question_terms(
         if code.lower() not in terms:
             terms.append(code.lower())
     return terms, labels
+
+
+_ENGLISH_ANSWER_KINDS = frozenset(
+    "total main number amount name kind type value percentage percent rate share level year date "
+    "time period people person".split()
+)
+
+
+def _english_focus(terms: list[str], labels: dict[str, str]) -> str | None:
+    """The first translated content word of an English question ("budget" in "What is the
+    total budget…"): English puts what it asks about right after the question word."""
+    for term in terms:
+        word = labels.get(term)
+        if word and term != word and word not in _ENGLISH_ANSWER_KINDS:
+            return term
+    return None
 
 
 # ---------------------------------------------------------------------- term coverage
@@ -433,7 +451,9 @@ def _score_sentences(
         prev = _credits([t for t in terms if own.get(t, 0) < 1], before, retriever.encoder, vocab)
         lexical = sum(w * max(own.get(t, 0.0), 0.5 * prev.get(t, 0.0)) for t, w in weights.items()) / total
         fact = 1.0 if fact_pattern is None or fact_pattern.search(c.text) else 0.0
-        c.score = 0.45 * lexical + 0.3 * float(d) + 0.15 * fact + 0.1 * c.passage.score
+        score = 0.45 * lexical + 0.3 * float(d) + 0.15 * fact + 0.1 * c.passage.score
+        # A fragment ("徐楠楠说。") repeats a name but tells nothing: prefer whole statements.
+        c.score = score * min(1.0, 0.5 + len(c.text) / (2 * config.MIN_QUOTE_CHARS))
 
 
 _PERCENT_ASK = re.compile(r"百分|比例|占比|率|percent|rate|share", re.I)
@@ -551,8 +571,13 @@ def answer(
     else:
         cov = _Coverage(0.0, terms)
     unknown_places = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
-    focus = None if english else _focus_term(text, terms)
-    if focus is not None and focus in cov.missing and (kind != "date" or vocab.is_noun(focus)):
+    focus = _english_focus(terms, labels) if english else _focus_term(text, terms)
+    if (
+        focus is not None
+        and focus in cov.missing
+        and (english or focus in vocab.freq)  # a word jieba only guessed is no reliable focus
+        and (kind != "date" or vocab.is_noun(focus))
+    ):
         unknown_places.append(focus)
     unit = _asked_unit(text)
     unit_ok = unit is None or any(_has_quantity(c.text, unit) for c in cands[:3])
@@ -560,6 +585,10 @@ def answer(
     needed = _KINDS[kind][1] if kind in ("date", "number") else None
     fact_ok = needed is None or any(needed.search(c.text) for c in cands[:3])
     dense = best.passage.dense if best else 0.0
+    if english and best is not None and terms:
+        # Cross-language similarity runs lower than within Chinese; compare in Chinese too.
+        pair = retriever.encoder.encode([" ".join(terms), best.passage.text])
+        dense = max(dense, float(pair[0] @ pair[1]))
     confidence = _confidence(cov.ratio, dense, best.score if best else 0.0) if terms else 0.0
     if unknown_places or not unit_ok or not fact_ok:
         confidence = min(confidence, config.REFUSE_BELOW / 2)

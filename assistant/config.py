@@ -83,6 +83,8 @@ ANSWER_PASSAGES = 4
 MAX_QUOTES = 2
 #: A further sentence is quoted only if it scores at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
+#: Sentences shorter than this are scored down: they rarely state a fact on their own.
+MIN_QUOTE_CHARS = 15
 #: Characters around the best sentence that count as its context for term coverage.
 CONTEXT_CHARS = 200
 #: Two words count as synonyms when the model's vectors are at least this similar.
