@@ -45,8 +45,13 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         if not gold:
             refused_ok += result.refused
             if not result.refused:
-                failures.append({"question": item["question"], "problem": "answered, should refuse",
-                                 "got": [c.quote for c in result.citations]})
+                failures.append(
+                    {
+                        "question": item["question"],
+                        "problem": "answered, should refuse",
+                        "got": [c.quote for c in result.citations],
+                    }
+                )
             continue
         passages = retriever.search(item["question"], 3)
         ranks = [any(g in p.text for g in gold) for p in passages]
@@ -55,13 +60,25 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         quotes = " ".join(c.quote for c in result.citations)
         if result.refused:
             wrongly_refused += 1
-            failures.append({"question": item["question"], "problem": "refused", "gold": gold,
-                             "missing": list(result.missing_terms)})
+            failures.append(
+                {
+                    "question": item["question"],
+                    "problem": "refused",
+                    "gold": gold,
+                    "missing": list(result.missing_terms),
+                }
+            )
         elif any(g in quotes for g in gold):
             answered_ok += 1
         else:
-            failures.append({"question": item["question"], "problem": "wrong quote", "gold": gold,
-                             "got": [c.quote for c in result.citations]})
+            failures.append(
+                {
+                    "question": item["question"],
+                    "problem": "wrong quote",
+                    "gold": gold,
+                    "got": [c.quote for c in result.citations],
+                }
+            )
     n_ans, n_ref = len(answerable) or 1, len(must_refuse)
     return {
         "questions": len(items),
@@ -83,10 +100,11 @@ def format_report(report: dict) -> str:
         detail = f.get("gold") or ""
         got = f.get("got") or f.get("missing") or ""
         lines.append(f"  - {f['question']}  [{f['problem']}] gold={detail} got={got}")
+    r = report
     lines += [
-        f"questions: {report['questions']} ({report['answerable']} answerable, {report['must_refuse']} must refuse)",
-        f"passage hit@1: {report['passage_hit@1']:.3f}   hit@3: {report['passage_hit@3']:.3f}",
-        f"answer accuracy: {report['answer_accuracy']:.3f}   wrongly refused: {report['wrongly_refused']:.3f}",
-        f"refusal recall: {report['refusal_recall']:.3f}   refusal precision: {report['refusal_precision']:.3f}",
+        f"questions: {r['questions']} ({r['answerable']} answerable, {r['must_refuse']} must refuse)",
+        f"passage hit@1: {r['passage_hit@1']:.3f}   hit@3: {r['passage_hit@3']:.3f}",
+        f"answer accuracy: {r['answer_accuracy']:.3f}   wrongly refused: {r['wrongly_refused']:.3f}",
+        f"refusal recall: {r['refusal_recall']:.3f}   refusal precision: {r['refusal_precision']:.3f}",
     ]
     return "\n".join(lines)

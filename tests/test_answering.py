@@ -113,13 +113,19 @@ def test_long_question_is_cut_and_says_so(retriever):
 
 def test_cli_ask_json_and_errors(index_copy):
     base = [sys.executable, "-m", "assistant.cli"]
-    out = subprocess.run(base + ["ask", "行政村5G覆盖率是多少？", "--index", str(index_copy), "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        base + ["ask", "行政村5G覆盖率是多少？", "--index", str(index_copy), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     data = json.loads(out)
     assert {"text", "refused", "confidence", "citations"} <= data.keys()
     assert {"n", "doc_id", "title", "section", "date", "source", "quote", "passage", "start", "end"} <= (
         data["citations"][0].keys()
     )
-    bad = subprocess.run(base + ["ask", "  ", "--index", str(index_copy), "--json"], capture_output=True, text=True)
+    bad = subprocess.run(
+        base + ["ask", "  ", "--index", str(index_copy), "--json"], capture_output=True, text=True
+    )
     assert bad.returncode == 2
     assert "error" in json.loads(bad.stdout)

@@ -2,14 +2,16 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from assistant import Passage, QuestionError, Retriever
 from assistant.index import StaleIndexError, build_index, current_version_dir
 
-ARTICLE = "---\ntitle: 测试文章\ndate: 2024-01\n---\n\n# 测试文章\n\n## 交通\n\n青岛地铁6号线今年4月开通。\n\n## 天气\n\n海风很大,气温适中。\n"
+ARTICLE = (
+    "---\ntitle: 测试文章\ndate: 2024-01\n---\n\n# 测试文章\n\n"
+    "## 交通\n\n青岛地铁6号线今年4月开通。\n\n## 天气\n\n海风很大,气温适中。\n"
+)
 
 
 def test_round_trip_build_and_load(tmp_path):
