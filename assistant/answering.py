@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -354,15 +356,17 @@ _NOUN_TAGS = frozenset("n nz nt nr ng nrt nrfg".split())
 _GENERIC_PLACES = frozenset(
     "城市 全国 国家 全省 全市 地区 国内 国际 世界 中国 省内 市内 当地 本地 全球".split()
 )
-_vocab_cache: dict[int, _Vocabulary] = {}
+_vocab_cache: "weakref.WeakKeyDictionary[Retriever, _Vocabulary]" = weakref.WeakKeyDictionary()
+_vocab_lock = threading.Lock()
 
 
 def _vocabulary(retriever: Retriever) -> _Vocabulary:
-    key = id(retriever.data)
-    if key not in _vocab_cache:
-        _vocab_cache.clear()
-        _vocab_cache[key] = _Vocabulary(retriever)
-    return _vocab_cache[key]
+    """One vocabulary per loaded index version, dropped with it (hot reload)."""
+    with _vocab_lock:
+        vocab = _vocab_cache.get(retriever)
+        if vocab is None:
+            vocab = _vocab_cache[retriever] = _Vocabulary(retriever)
+        return vocab
 
 
 @dataclass

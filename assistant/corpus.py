@@ -228,23 +228,31 @@ def _read_docx(path: Path, data: bytes) -> tuple[dict[str, str], str]:
     return {k: v for k, v in meta.items() if v}, "\n\n".join(blocks)
 
 
+_PDF_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _read_pdf(path: Path, data: bytes) -> tuple[dict[str, str], str]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise CorpusFileError(path, f"not a readable PDF ({exc})") from exc
-    meta = {"title": str(info.get("/Title") or ""), "source": str(info.get("/Author") or "")}
-    created = str(info.get("/CreationDate") or "")
+        meta = {"title": str(info.get("/Title") or ""), "source": str(info.get("/Author") or "")}
+        created = str(info.get("/CreationDate") or "")
+    except Exception as exc:  # pypdf raises many unrelated types on damaged files
+        raise CorpusFileError(path, f"not a readable PDF ({exc.__class__.__name__}: {exc})") from exc
+    text = "\n\n".join(pages)
+    # Control characters stand for glyphs the reader could not map: a few are dropped,
+    # many mean a font encoding it cannot read at all.
+    if len(_PDF_CONTROL.findall(text)) > max(2, len(text) // 20):
+        raise CorpusFileError(path, "PDF text layer is garbled (unmappable font encoding): export it again")
+    text = _PDF_CONTROL.sub("", text)
     if re.match(r"D:\d{8}", created):
         meta["date"] = f"{created[2:6]}-{created[6:8]}-{created[8:10]}"
-    return {k: v for k, v in meta.items() if v}, "\n\n".join(pages)
+    return {k: v for k, v in meta.items() if v}, text
 
 
 _READERS = {
@@ -323,12 +331,16 @@ def load_corpus(corpus_dir: Path | None = None) -> tuple[list[Document], list[Sk
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     seen: dict[str, str] = {}
+    ids: set[str] = set()
     for path in corpus_files(corpus_dir):
         if path.suffix.lower() not in _READERS:
             skipped.append(SkippedFile(path, f"unsupported file type {path.suffix or '(none)'}"))
             continue
+        doc_id = doc_id_for(path, corpus_dir)
+        if doc_id in ids:  # notice.docx beside notice.pdf: the later one keeps its suffix
+            doc_id = path.relative_to(corpus_dir).as_posix()
         try:
-            doc = read_document(path, doc_id_for(path, corpus_dir))
+            doc = read_document(path, doc_id)
         except CorpusFileError as exc:
             skipped.append(SkippedFile(path, exc.reason))
             continue
@@ -337,6 +349,7 @@ def load_corpus(corpus_dir: Path | None = None) -> tuple[list[Document], list[Sk
             skipped.append(SkippedFile(path, f"exact duplicate of {seen[key]}"))
             continue
         seen[key] = path.name
+        ids.add(doc_id)
         documents.append(doc)
     for s in skipped:
         log.warning("skipped %s: %s", s.path, s.reason)

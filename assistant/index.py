@@ -15,6 +15,7 @@ changes nothing on disk — no git diff, no work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -62,15 +63,70 @@ def normalise_query_text(text: str) -> str:
 
 
 _converter = None
+#: Characters without which OpenCC's t2s cannot change a text (see ``_t2s_triggers``).
+_t2s_trigger: frozenset[str] | None = None
 
 
 def _t2s(text: str) -> str:
-    global _converter
-    if _converter is None:
-        from opencc import OpenCC
+    """OpenCC t2s, skipping the pieces that it provably leaves unchanged.
 
-        _converter = OpenCC("t2s")
-    return _converter.convert(text)
+    The pure-Python converter costs ~0.1 ms per sentence, and answering normalises dozens
+    of sentences per question. Simplified text holds no character that any changing
+    dictionary entry needs, so such a piece is returned as is; a piece between OpenCC's
+    own separators that does hold one is converted by OpenCC exactly as before.
+    """
+    converter = _converter or _init_t2s()
+    trigger = _t2s_trigger
+    if trigger is None:
+        return converter.convert(text)
+    if trigger.isdisjoint(text):
+        return text
+    # OpenCC converts the pieces between its separators independently and keeps the
+    # separators verbatim, so converting only the pieces that may change is identical.
+    parts = converter.split_chars_re.split(text)
+    for i in range(0, len(parts), 2):
+        if not trigger.isdisjoint(parts[i]):
+            parts[i] = converter.convert(parts[i])
+    return "".join(parts)
+
+
+def _init_t2s():
+    global _converter, _t2s_trigger
+    from opencc import OpenCC
+
+    converter = OpenCC("t2s")
+    _t2s_trigger = _t2s_triggers(converter)
+    _converter = converter
+    return converter
+
+
+def _t2s_triggers(converter) -> frozenset[str] | None:
+    """Characters that every changing dictionary entry needs: a text without any of them
+    converts to itself.
+
+    A key that maps to itself (its first value) rewrites nothing; it only splits the text
+    into pieces that are converted alike. A changing key matches only where all of its
+    characters are present, so one of its characters in the set covers it: a changing
+    single character it contains (後 of 後來), else a character the dictionaries list on
+    its own (覆 of 反覆, which alone stays 覆), else all of its characters (沈默). None (no
+    shortcut) if this OpenCC keeps its dictionaries differently.
+    """
+    try:
+        changing: list[str] = []
+        singles: set[str] = set()
+        for group in converter._dict_chain_data:
+            for entry in group if isinstance(group, list) else [group]:
+                _max_len, _min_len, mapping = entry
+                changing += [k for k, v in mapping.items() if v.split(" ")[0] != k]
+                singles.update(k for k in mapping if len(k) == 1)
+        trigger = {k for k in changing if len(k) == 1}
+        for key in changing:
+            if len(key) > 1 and trigger.isdisjoint(key):
+                listed = [ch for ch in key if ch in singles]
+                trigger.update(listed[:1] or key)
+        return frozenset(trigger) if trigger else None
+    except (AttributeError, TypeError, ValueError):  # pragma: no cover - other OpenCC layout
+        return None
 
 
 _WORD = re.compile(r"[\u3400-\u9fff]+|[a-z]+|\d+(?:\.\d+)?%?")
@@ -91,7 +147,22 @@ def _import_bm25s():
 
 
 def segment(text: str, search_mode: bool = False) -> list[str]:
-    """jieba words; jieba is imported (and silenced) on first use, as it costs ~0.5 s."""
+    """jieba words; jieba is imported (and silenced) on first use, as it costs ~0.5 s.
+
+    Plain-mode results of short texts are remembered (answering segments the same corpus
+    sentences for question after question; jieba's Python DAG costs ~0.1 ms a sentence).
+    Search mode, which the index build uses on every chunk, is never cached.
+    """
+    if search_mode or len(text) > _SEGMENT_CACHE_MAX_CHARS:
+        return _cut(text, search_mode)
+    return list(_cut_cached(text))
+
+
+_jieba = None
+_SEGMENT_CACHE_MAX_CHARS = 1000
+
+
+def _cut(text: str, search_mode: bool) -> list[str]:
     global _jieba
     if _jieba is None:
         import jieba
@@ -102,7 +173,14 @@ def segment(text: str, search_mode: bool = False) -> list[str]:
     return list(_jieba.cut_for_search(text) if search_mode else _jieba.cut(text))
 
 
-_jieba = None
+@functools.lru_cache(maxsize=8192)
+def _cut_cached(text: str) -> tuple[str, ...]:
+    return tuple(_cut(text, False))
+
+
+def clear_text_caches() -> None:
+    """Forget remembered segmentations (benchmarks use it to measure a cold question)."""
+    _cut_cached.cache_clear()
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -375,7 +453,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     bm25 = bm25s.BM25(k1=config.PIPELINE.bm25_k1, b=config.PIPELINE.bm25_b)
     bm25.index(all_tokens, show_progress=False)
     bm25.save(str(tmp_dir / "bm25"))
-    _write_json(tmp_dir / "documents.json", [asdict(d) | {"path": Path(d.path).name} for d in documents])
+    _write_json(tmp_dir / "documents.json", [asdict(d) | {"path": _corpus_name(d, corpus_dir)} for d in documents])
     _write_json(tmp_dir / "chunks.json", [asdict(c) for c in all_chunks])
     _pause_for_tests("written")
     _write_json(
@@ -385,7 +463,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
             "version": version,
             "model": {"spec": spec, "name": encoder.name, "dim": int(vectors.shape[1])},
             "pipeline": asdict(config.PIPELINE) | {"fingerprint": config.PIPELINE.fingerprint()},
-            "corpus": {Path(d.path).name: d.sha256 for d in documents},
+            "corpus": {_corpus_name(d, corpus_dir): d.sha256 for d in documents},
             "documents": len(documents),
             "chunks": len(all_chunks),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -398,6 +476,11 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     _prune(index_dir, version)
     return BuildReport(version, len(documents), len(all_chunks), time.perf_counter() - t0,
                        skipped, reused, embedded)
+
+
+def _corpus_name(doc: Document, corpus_dir: Path) -> str:
+    """The file's path inside the corpus folder (``a/notice.md`` and ``b/notice.md`` differ)."""
+    return Path(doc.path).relative_to(corpus_dir).as_posix()
 
 
 def _embedding_text(doc: Document, chunk: Chunk) -> str:
@@ -456,7 +539,7 @@ def check_index(corpus_dir: Path, index_dir: Path, model: str | None = None) -> 
     if manifest["pipeline"].get("fingerprint") != config.PIPELINE.fingerprint():
         problems.append("pipeline settings changed (chunking, BM25 or FAISS settings)")
     documents, _ = load_corpus(corpus_dir)
-    now = {Path(d.path).name: d.sha256 for d in documents}
+    now = {_corpus_name(d, Path(corpus_dir)): d.sha256 for d in documents}
     before = manifest["corpus"]
     problems += [f"new file {n}" for n in sorted(now.keys() - before.keys())]
     problems += [f"removed file {n}" for n in sorted(before.keys() - now.keys())]

@@ -105,6 +105,44 @@ def _fuse(dense: np.ndarray, lexical: np.ndarray, method: str) -> np.ndarray:
     return (config.DENSE_WEIGHT * dense + (1 - config.DENSE_WEIGHT) * lexical).astype(np.float32)
 
 
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-scores, kind="stable")[:k]`` without sorting every chunk.
+
+    Everything scoring at least the k-th best value is kept in index order, then sorted
+    stably: the same indices in the same order (ties by position), at 30,000 chunks in
+    ~0.3 ms instead of ~1.5 ms.
+    """
+    n = len(scores)
+    if n <= 4 * k or n < 1024:
+        return np.argsort(-scores, kind="stable")[:k]
+    neg = -scores
+    kth = np.partition(neg, k - 1)[k - 1]
+    if not np.isfinite(kth):  # NaN or inf among the best: keep the exact slow path
+        return np.argsort(neg, kind="stable")[:k]
+    keep = np.flatnonzero(neg <= kth)
+    return keep[np.argsort(neg[keep], kind="stable")][:k]
+
+
+def _search_one_thread(index, vectors: np.ndarray, depth: int):
+    """FAISS search of one query on one OpenMP thread.
+
+    With its default of one thread per core, a single-query flat search at 30,000 chunks
+    takes ~14 ms on this 2-core machine instead of ~1 ms (thread wake-up and spinning, not
+    work), and concurrent web requests would fight over the cores. The setting is the
+    calling thread's own (an OpenMP ICV), so it is set and restored around the call.
+    """
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    if before == 1:
+        return index.search(vectors, depth)
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(vectors, depth)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 class Retriever:
     """A loaded index plus the encoder it was built with."""
 
@@ -149,7 +187,7 @@ class Retriever:
         dense = self._dense_scores(simplified)
         lexical = self._lexical_scores(simplified)
         fused = _fuse(dense, lexical, config.FUSION)
-        order = np.argsort(-fused, kind="stable")[:k]
+        order = _top_k(fused, k)
         return [self._passage(int(i), float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
 
     def _dense_scores(self, text: str) -> np.ndarray:
@@ -159,7 +197,7 @@ class Retriever:
         if not vec.any():
             return scores
         depth = n if n <= 2000 else 200
-        sims, ids = self.data.dense.search(vec.astype(np.float32), depth)
+        sims, ids = _search_one_thread(self.data.dense, vec.astype(np.float32), depth)
         valid = ids[0] >= 0
         scores[ids[0][valid]] = np.clip(sims[0][valid], 0.0, 1.0)
         return scores
@@ -205,26 +243,43 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._retriever = Retriever.load(self.index_dir)
         self._checked = time.monotonic()
+        self._loading = False
 
     def get(self) -> Retriever:
+        """The live retriever; a due check (and a reload) happens outside the lock, so other
+        questions keep being answered from the current version meanwhile."""
         with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self.check_every:
-                self._checked = now
-                self._maybe_reload()
-            return self._retriever
+            due = not self._loading and time.monotonic() - self._checked >= self.check_every
+            if due:
+                self._loading = True
+            current = self._retriever
+        if not due:
+            return current
+        fresh = None
+        try:
+            fresh = self._reload_if_switched(current)
+        finally:
+            with self._lock:
+                if fresh is not None:
+                    self._retriever = fresh
+                self._checked = time.monotonic()
+                self._loading = False
+        return fresh or current
 
-    def _maybe_reload(self) -> None:
+    def _reload_if_switched(self, current: Retriever) -> Retriever | None:
         try:
             live = current_version_dir(self.index_dir).name
         except StaleIndexError:
-            return
-        if live != self._retriever.version:
-            try:
-                self._retriever = Retriever.load(self.index_dir)
-                log.info("switched to index version %s", live)
-            except (StaleIndexError, OSError, ValueError) as exc:
-                log.error("index version %s not loadable, keeping %s: %s", live, self._retriever.version, exc)
+            return None
+        if live == current.version:
+            return None
+        try:
+            fresh = Retriever.load(self.index_dir)
+        except Exception as exc:  # faiss raises RuntimeError, a bad record TypeError, ...
+            log.error("index version %s not loadable, keeping %s: %s", live, current.version, exc)
+            return None
+        log.info("switched to index version %s", live)
+        return fresh
 
 
 _default: Retriever | None = None

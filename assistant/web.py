@@ -11,8 +11,9 @@ Design choices, and why:
 - Nothing leaves the machine: analytics off before Gradio is imported, system fonts
   (the CJK fonts of the resident's own device), no server-side rendering node, no
   share link; and since the page needs no file from disk, Gradio may serve none.
-- The retriever is obtained through ``current_retriever()`` only, so that a later
-  hot-reloading index can be swapped in at one place.
+- The retriever is obtained through ``current_retriever()`` only: one ``LiveIndex`` per
+  index folder, so a running server switches to a new index version within seconds of a
+  reindex, while each question keeps the retriever it started with.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import gradio as gr  # noqa: E402
 from . import config  # noqa: E402
 from .answering import Answer, Citation, Turn, answer  # noqa: E402
 from .feedback import FeedbackStore  # noqa: E402
-from .retrieval import QuestionError, Retriever  # noqa: E402
+from .retrieval import LiveIndex, QuestionError, Retriever  # noqa: E402
 
 TITLE = "青岛数字问答"
 INTRO = (
@@ -107,17 +108,22 @@ _CITE_LINE = re.compile(r"\[\d+\] ")
 
 # ------------------------------------------------------------------------ retriever
 
-_retrievers: dict[Path, Retriever] = {}
-_retrievers_lock = threading.Lock()
+_live_indexes: dict[Path, LiveIndex] = {}
+_live_indexes_lock = threading.Lock()
 
 
 def current_retriever(index_dir: Path | str | None = None) -> Retriever:
-    """The retriever that answers now; the one place to swap in a hot-reloading index later."""
+    """The retriever of the live index version in ``index_dir``, as of now.
+
+    Call it once per question and keep the result: a reindex switches later calls to the
+    new version (checked at most once a second), while this question finishes on its own.
+    """
     key = Path(index_dir or config.index_dir()).resolve()
-    with _retrievers_lock:
-        if key not in _retrievers:
-            _retrievers[key] = Retriever.load(key)
-        return _retrievers[key]
+    with _live_indexes_lock:
+        if key not in _live_indexes:
+            _live_indexes[key] = LiveIndex(key)
+        live = _live_indexes[key]
+    return live.get()
 
 
 # ------------------------------------------------------------------------ rendering

@@ -1,3 +1,7 @@
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,8 @@ from assistant.corpus import (
     repair_lines,
 )
 
-SEED = Path(__file__).resolve().parent.parent / "corpus" / "000_digital-qingdao.md"
+PROJECT = Path(__file__).resolve().parent.parent
+SEED = PROJECT / "corpus" / "000_digital-qingdao.md"
 
 ARTICLE = "# 标题\n\n青岛持续推进数字化转型,今年4月\n\n开通的6号线\n\n是全国第一条全自主运行系统线路。\n"
 
@@ -96,3 +101,263 @@ def test_load_corpus_skips_bad_files_and_duplicates(tmp_path):
     assert "duplicate of a.md" in reasons["b.md"]
     assert "empty" in reasons["empty.txt"]
     assert "unsupported" in reasons["image.png"]
+
+
+# ------------------------------------------------------------------- .docx and .pdf
+
+NOTICE_TITLE = "青岛市关于推进数字政务建设的通知"
+NOTICE_AUTHOR = "青岛市大数据发展管理局"
+NOTICE_LINES = [
+    "一、总体要求",
+    "到2025年，青岛市政务服务事项网上可办率达到98%，市民可以",  # a line the layout broke
+    "在线办理社保、医保和公积金业务。",
+    "二、主要任务",
+    "全市新建5G基站3000个，实现行政村5G网络全覆盖。",
+]
+
+
+def make_docx(title: str = NOTICE_TITLE, author: str = NOTICE_AUTHOR, headings: bool = True) -> bytes:
+    """A real Word file (python-docx): title, author and date in the core properties."""
+    import datetime
+    import io
+
+    import docx
+
+    document = docx.Document()
+    props = document.core_properties
+    props.title, props.author = title, author
+    props.created = datetime.datetime(2024, 8, 9, 10, 30, tzinfo=datetime.timezone.utc)
+    for line in NOTICE_LINES:
+        if line.endswith(("要求", "任务")):
+            if headings:
+                document.add_heading(line, level=1)
+        else:
+            document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def make_pdf(pages: list[list[str]], info: dict[str, str] | None = None, to_unicode: bool = True) -> bytes:
+    """A real PDF with a text layer, written with pypdf (no extra dependency, no font file).
+
+    The text is drawn as a Type0 font with Identity-H encoding, two bytes per glyph,
+    with a ToUnicode map: the layout CJK PDFs from office software use. Without
+    ``to_unicode`` the codes cannot be mapped back to characters (a garbled layer).
+    """
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter()
+    chars = sorted({ch for page in pages for line in page for ch in line})
+    code = {ch: i + 1 for i, ch in enumerate(chars)}
+
+    def stream(text: str):
+        s = DecodedStreamObject()
+        s.set_data(text.encode("ascii"))
+        return writer._add_object(s)
+
+    def name(n: str) -> NameObject:
+        return NameObject(n)
+
+    cid_font = DictionaryObject({
+        name("/Type"): name("/Font"),
+        name("/Subtype"): name("/CIDFontType2"),
+        name("/BaseFont"): name("/NotoSansCJKsc-Regular"),
+        name("/CIDSystemInfo"): DictionaryObject({
+            name("/Registry"): TextStringObject("Adobe"),
+            name("/Ordering"): TextStringObject("Identity"),
+            name("/Supplement"): NumberObject(0),
+        }),
+        name("/DW"): NumberObject(1000),
+    })
+    font = DictionaryObject({
+        name("/Type"): name("/Font"),
+        name("/Subtype"): name("/Type0"),
+        name("/BaseFont"): name("/NotoSansCJKsc-Regular"),
+        name("/Encoding"): name("/Identity-H"),
+        name("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+    })
+    if to_unicode:
+        cmap = [
+            "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+            "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
+            "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange",
+            f"{len(chars)} beginbfchar",
+            *(f"<{code[ch]:04X}> <{ord(ch):04X}>" for ch in chars),
+            "endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end",
+        ]
+        font[name("/ToUnicode")] = stream("\n".join(cmap))
+    resources = DictionaryObject({name("/Font"): DictionaryObject({name("/F1"): writer._add_object(font)})})
+    for lines in pages:
+        page = writer.add_blank_page(595, 842)
+        page[name("/Resources")] = resources
+        ops = ["BT", "/F1 12 Tf", "16 TL", "50 780 Td"]
+        ops += ["<" + "".join(f"{code[ch]:04X}" for ch in line) + "> Tj T*" for line in lines]
+        page[name("/Contents")] = stream("\n".join([*ops, "ET"]))
+    if info:
+        writer.add_metadata(info)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+PDF_INFO = {"/Title": NOTICE_TITLE, "/Author": NOTICE_AUTHOR, "/CreationDate": "D:20240809103000+08'00'"}
+
+
+def test_docx_properties_text_and_headings(tmp_path):
+    path = tmp_path / "notice.docx"
+    path.write_bytes(make_docx())
+    doc = read_document(path)
+    assert (doc.title, doc.source, doc.date) == (NOTICE_TITLE, NOTICE_AUTHOR, "2024-08-09")
+    assert [(h.level, h.title) for h in doc.headings] == [(1, "一、总体要求"), (1, "二、主要任务")]
+    assert "# 一、总体要求" in doc.text
+    # The paragraph Word kept apart is one sentence again, and each knows its section.
+    sentence = "到2025年，青岛市政务服务事项网上可办率达到98%，市民可以在线办理社保、医保和公积金业务。"
+    assert sentence in doc.text
+    assert doc.section_at(doc.text.index(sentence)) == "一、总体要求"
+    assert doc.section_at(doc.text.index("全市新建5G基站3000个")) == "二、主要任务"
+
+
+def test_docx_without_title_falls_back_to_heading_then_file_name(tmp_path):
+    path = tmp_path / "通知2024.docx"
+    path.write_bytes(make_docx(title=""))
+    assert read_document(path).title == "一、总体要求"
+    path.write_bytes(make_docx(title="", headings=False))
+    assert read_document(path).title == "通知2024"
+
+
+def test_pdf_info_and_text_layer(tmp_path):
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(make_pdf([NOTICE_LINES[:3], NOTICE_LINES[3:]], PDF_INFO))
+    doc = read_document(path)
+    assert (doc.title, doc.source, doc.date) == (NOTICE_TITLE, NOTICE_AUTHOR, "2024-08-09")
+    # Lines broken by the page layout are joined; the second page follows the first.
+    assert "市民可以在线办理社保、医保和公积金业务。" in doc.text
+    assert doc.text.index("一、总体要求") < doc.text.index("全市新建5G基站3000个，实现行政村5G网络全覆盖。")
+
+
+def test_pdf_without_info_uses_file_name(tmp_path):
+    path = tmp_path / "政务通知.pdf"
+    path.write_bytes(make_pdf([NOTICE_LINES]))
+    doc = read_document(path)
+    assert (doc.title, doc.source, doc.date) == ("政务通知", "", "")
+
+
+def test_pdf_stray_unmapped_glyph_is_dropped(tmp_path):
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(make_pdf([["青岛市\x02政务服务事项网上可办率达到98%。"]], PDF_INFO))
+    assert read_document(path).text == "青岛市政务服务事项网上可办率达到98%。"
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    "name,data,reason",
+    [
+        ("notice.docx", b"PK\x03\x04" + b"\x00garbage" * 50, "not a readable .docx"),
+        ("notice.docx", "这不是Word文件".encode(), "not a readable .docx"),
+        ("notice.docx", _truncated(make_docx()), "not a readable .docx"),
+        ("notice.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 8, "not a readable PDF"),
+        ("notice.pdf", _truncated(make_pdf([NOTICE_LINES], PDF_INFO)), "not a readable PDF"),
+        ("notice.pdf", make_pdf([["青岛市政务服务"]], PDF_INFO, to_unicode=False), "garbled"),
+        ("notice.pdf", make_pdf([[]], PDF_INFO), "no text to index"),  # e.g. a scan
+    ],
+)
+def test_corrupt_docx_and_pdf_name_the_file(tmp_path, name, data, reason):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(CorpusFileError) as err:
+        read_document(path)
+    assert name in str(err.value) and reason in err.value.reason
+    # In a corpus, the file is skipped with that reason; the good file is kept.
+    (tmp_path / "good.md").write_text(ARTICLE, encoding="utf-8")
+    docs, skipped = load_corpus(tmp_path)
+    assert [d.doc_id for d in docs] == ["good"]
+    assert [(s.path.name, reason in s.reason) for s in skipped] == [(name, True)]
+
+
+def test_same_name_in_two_formats_keeps_both_documents(tmp_path):
+    """Notices often arrive as notice.docx and notice.pdf: neither may hide the other."""
+    (tmp_path / "notice.docx").write_bytes(make_docx())
+    (tmp_path / "notice.pdf").write_bytes(make_pdf([["青岛地铁票价两元起步，全程最高八元。"]], PDF_INFO))
+    docs, skipped = load_corpus(tmp_path)
+    assert skipped == []
+    assert [d.doc_id for d in docs] == ["notice", "notice.pdf"]
+    assert "社保" in docs[0].text and "地铁票价" in docs[1].text
+
+
+# ------------------------------------------------------------------ the staff's CLI
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, cwd=PROJECT, check=False
+    )
+
+
+def test_reindex_names_every_skipped_file_and_builds_from_the_rest(tmp_path):
+    from assistant import Retriever, config
+    from assistant.index import current_version_dir
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    good = {
+        "article.md": ARTICLE.encode("utf-8"),
+        "gbk.txt": "青岛地铁票价两元起步，全程最高八元。".encode("gbk"),
+        "notice.docx": make_docx(),
+        "notice.pdf": make_pdf([["青岛市数据中心达到27个，机架总数超过3万架。"]], PDF_INFO),
+    }
+    bad = {
+        "empty.md": (b"", "empty file"),
+        "binary.txt": (b"\x00\x01\x02binary\x00" * 10, "binary file"),
+        "latin.txt": (bytes(range(0x80, 0x100)) * 4, "undecodable"),
+        "big.txt": (b"a" * (config.MAX_FILE_BYTES + 1), "too large"),
+        "copy.md": (ARTICLE.encode("utf-8"), "exact duplicate of article.md"),
+        "front.md": (b"---\ntitle: x\nno colon here\n---\nbody text", "malformed front matter at line 3"),
+        "photo.png": (b"\x89PNG\r\n", "unsupported file type .png"),
+        "broken.docx": (b"PK\x03\x04broken", "not a readable .docx"),
+        "broken.pdf": (b"%PDF-1.7\nbroken", "not a readable PDF"),
+    }
+    for name, data in good.items():
+        (corpus / name).write_bytes(data)
+    for name, (data, _) in bad.items():
+        (corpus / name).write_bytes(data)
+
+    strict = run_cli("reindex", "-q", "--strict", "--corpus", str(corpus), "--index", str(index))
+    assert strict.returncode != 0
+    assert all(name in strict.stderr for name in bad), strict.stderr
+    assert not (index / "CURRENT").exists()
+
+    run = run_cli("reindex", "-q", "--corpus", str(corpus), "--index", str(index))
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    for name, (_, reason) in bad.items():
+        assert any(line.startswith(f"skipped {corpus / name}: ") and reason in line for line in lines), (name, lines)
+    assert f"skipped {len(bad)} files" in run.stdout and "4 documents" in run.stdout
+    retriever = Retriever.load(index)
+    assert set(retriever.documents) == {"article", "gbk", "notice", "notice.pdf"}
+    live = current_version_dir(index)
+
+    # A strict run over the same bad files fails and leaves the live version alone.
+    assert run_cli("reindex", "-q", "--strict", "--corpus", str(corpus), "--index", str(index)).returncode != 0
+    assert current_version_dir(index) == live
+
+    stats = run_cli("stats", "--json", "--index", str(index))
+    assert stats.returncode == 0, stats.stderr
+    data = json.loads(stats.stdout)
+    assert data["documents"] == 4 and data["chunks"] == len(retriever.chunks) >= 4
+    assert data["model"] == retriever.encoder.name and data["size_bytes"] > 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["built_at"])

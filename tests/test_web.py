@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -39,6 +40,9 @@ CHROMIUM_ARGS = [
 ANSWERED = "行政村5G覆盖率是多少？"
 OUT_OF_SCOPE = "深圳的智慧城市排名第几？"
 XSS = "<img src=x onerror=alert(1)>"
+HOT_FACT = "测试热更新：青岛新增了一条热更新示范线路。"
+HOT_QUESTION = "青岛新增了一条什么示范线路？"
+HOT_DOC = f"---\ntitle: 热更新测试\nsource: 测试\ndate: 2024-09\n---\n\n# 热更新测试\n\n{HOT_FACT}\n"
 
 #: Runs ``assistant`` with an audit hook that logs connections/lookups to non-loopback hosts.
 _GUARDED_CLI = r"""
@@ -260,6 +264,70 @@ def test_gradio_serves_no_project_or_system_files(server, tmp_path):
     for path in (server.index / "CURRENT", PROJECT / "pyproject.toml", Path("/etc/passwd"), stray):
         response = httpx.get(f"{server.url}gradio_api/file={path}", timeout=5, trust_env=False)
         assert response.status_code in (403, 404), (path, response.status_code)
+
+
+# -------------------------------------------------------------------- hot reload
+
+
+def quotes_hot_fact(result: dict) -> bool:
+    return not result["refused"] and any("热更新示范线路" in c["quote"] for c in result["citations"])
+
+
+def test_questions_in_flight_keep_their_version_and_a_broken_one_is_not_loaded(tmp_path):
+    from assistant import answer
+    from assistant.index import build_index
+    from assistant.retrieval import LiveIndex
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "metro.md").write_text("# 地铁\n\n青岛地铁票价两元起步，全程最高八元。\n", encoding="utf-8")
+    build_index(corpus, index)
+    live = LiveIndex(index, check_every=0)
+    in_flight = live.get()
+    (corpus / "hot.md").write_text(HOT_DOC, encoding="utf-8")
+    build_index(corpus, index)
+    new = live.get()
+    assert new.version != in_flight.version
+    assert quotes_hot_fact(answer(HOT_QUESTION, retriever=new).to_dict())
+    # The question that started before the switch finishes on the old version.
+    assert not quotes_hot_fact(answer(HOT_QUESTION, retriever=in_flight).to_dict())
+    assert "hot" not in in_flight.documents
+
+    # A version that cannot be loaded is logged and skipped; the last good one keeps answering.
+    broken = index / "v-broken"
+    shutil.copytree(new.data.path, broken)
+    (broken / "dense.faiss").write_bytes(b"not a faiss index")
+    (index / "CURRENT").write_text("v-broken\n")
+    assert live.get() is new
+
+
+def test_running_server_picks_up_a_new_index_version(server, client, tmp_path):
+    """Reindex into the served index folder; the server answers from it within 10 s, no restart."""
+    from assistant.index import build_index
+
+    assert not quotes_hot_fact(client.predict(HOT_QUESTION, [], api_name="/ask"))
+    corpus = tmp_path / "corpus"
+    shutil.copytree(PROJECT / "corpus", corpus)
+    (corpus / "zz_hot-reload.md").write_text(HOT_DOC, encoding="utf-8")
+    pointer = server.index / "CURRENT"
+    original = pointer.read_text()
+
+    def wait_until(predicate) -> float:
+        started = time.monotonic()
+        while not predicate(result := client.predict(HOT_QUESTION, [], api_name="/ask")):
+            assert time.monotonic() - started < 10, result
+            time.sleep(0.2)
+        return time.monotonic() - started
+
+    try:
+        build_index(corpus, server.index)
+        print(f"new version answered after {wait_until(quotes_hot_fact):.1f} s")
+    finally:
+        # Point the shared server back at the version the other tests expect.
+        tmp = server.index / ".CURRENT.restore"
+        tmp.write_text(original)
+        os.replace(tmp, pointer)
+    wait_until(lambda result: not quotes_hot_fact(result))
 
 
 # -------------------------------------------------------------------- the browser
