@@ -487,19 +487,21 @@ def _fact_pattern(question: str, kind: str) -> re.Pattern | None:
 # ------------------------------------------------------------------------- templates
 
 
-def _source_line(c: Citation, english: bool) -> str:
+def _source_line(c: Citation) -> str:
     parts = [f"《{c.title}》"] + [x for x in (c.section, c.source, c.date) if x]
     return f"[{c.n}] " + " · ".join(parts)
 
 
+def _truncation_notice(english: bool, truncated: bool) -> list[str]:
+    if not truncated:
+        return []
+    if english:
+        return [f"(Your question was cut to its first {config.MAX_QUESTION_CHARS} characters.)"]
+    return [f"（问题过长，只按前 {config.MAX_QUESTION_CHARS} 个字回答。）"]
+
+
 def _render(quotes: list[Citation], kind: str, english: bool, truncated: bool) -> str:
-    lines = []
-    if truncated:
-        lines.append(
-            f"(Your question was cut to its first {config.MAX_QUESTION_CHARS} characters.)"
-            if english
-            else f"（问题过长，只按前 {config.MAX_QUESTION_CHARS} 个字回答。）"
-        )
+    lines = _truncation_notice(english, truncated)
     if english:
         lead = "According to the source (quoted in Chinese):"
     else:
@@ -513,19 +515,13 @@ def _render(quotes: list[Citation], kind: str, english: bool, truncated: bool) -
     lines.append(lead)
     lines.append("\n".join(f"> {c.quote} [{c.n}]" for c in quotes))
     lines.append(
-        ("Sources:" if english else "出处：") + "\n" + "\n".join(_source_line(c, english) for c in quotes)
+        ("Sources:" if english else "出处：") + "\n" + "\n".join(_source_line(c) for c in quotes)
     )
     return "\n\n".join(lines)
 
 
 def _render_refusal(missing: list[str], suggestions: list[str], english: bool, truncated: bool) -> str:
-    lines = []
-    if truncated:
-        lines.append(
-            f"(Your question was cut to its first {config.MAX_QUESTION_CHARS} characters.)"
-            if english
-            else f"（问题过长，只按前 {config.MAX_QUESTION_CHARS} 个字回答。）"
-        )
+    lines = _truncation_notice(english, truncated)
     if english:
         lines.append("Sorry, the sources do not answer this question.")
         if missing:
