@@ -447,7 +447,12 @@ def _context(c: _Candidate, retriever: Retriever) -> str:
 
 
 def _score_sentences(
-    cands: list[_Candidate], query: str, terms: list[str], kind: str, retriever: Retriever
+    cands: list[_Candidate],
+    query: str,
+    terms: list[str],
+    kind: str,
+    retriever: Retriever,
+    context_terms: Sequence[str] = (),
 ) -> None:
     """Score = term coverage (the sentence, plus half credit from the one before it, which
     often holds the subject), semantic similarity, the asked-for kind of fact, and the
@@ -456,14 +461,20 @@ def _score_sentences(
     qv = retriever.encoder.encode([normalise_query_text(query)])[0]
     sv = retriever.encoder.encode([normalise_query_text(c.text) for c in cands])
     dense = np.clip(sv @ qv, 0, 1)
+    # Words carried over from the previous question weigh half as much as the new ones
+    # together: they locate the topic, the new question says what is asked about it.
     weights = {t: vocab.weight(t) for t in terms}
+    carried = {t: vocab.weight(t) for t in context_terms if t not in weights}
+    if carried:
+        scale = 0.5 * (sum(weights.values()) or 1.0) / sum(carried.values())
+        weights |= {t: w * min(1.0, scale) for t, w in carried.items()}
     total = sum(weights.values()) or 1.0
     fact_pattern = _fact_pattern(query, kind)
     for c, d in zip(cands, dense):
-        own = _credits(terms, c.text, retriever.encoder, vocab)
+        own = _credits(list(weights), c.text, retriever.encoder, vocab)
         doc_text = retriever.documents[c.passage.doc_id].text
         before = doc_text[max(c.passage.start, c.start - 120) : c.start]
-        prev = _credits([t for t in terms if own.get(t, 0) < 1], before, retriever.encoder, vocab)
+        prev = _credits([t for t in weights if own.get(t, 0) < 1], before, retriever.encoder, vocab)
         lexical = sum(w * max(own.get(t, 0.0), 0.5 * prev.get(t, 0.0)) for t, w in weights.items()) / total
         fact = 1.0 if fact_pattern is None or fact_pattern.search(c.text) else 0.0
         score = 0.45 * lexical + 0.3 * float(d) + 0.15 * fact + 0.1 * c.passage.score
@@ -572,8 +583,8 @@ def answer(
 
     cands = _candidates(passages, retriever) if passages else []
     if cands:
-        query_terms = terms if english else _content_terms(query)
-        _score_sentences(cands, query, query_terms, kind, retriever)
+        carried = [] if query == text or english else _content_terms(query)
+        _score_sentences(cands, query, terms, kind, retriever, carried)
         cands.sort(key=lambda c: -c.score)
     best = cands[0] if cands else None
 
