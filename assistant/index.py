@@ -16,6 +16,7 @@ changes nothing on disk — no git diff, no work.
 from __future__ import annotations
 
 import functools
+import itertools
 import hashlib
 import json
 import logging
@@ -144,6 +145,164 @@ def _import_bm25s():
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
+
+
+@dataclass
+class _LexParts:
+    """One document's BM25 statistics, all that BM25 needs: its vocabulary (first
+    appearance order) and, per chunk, its token count and how often each distinct term
+    occurs (terms as indices into the vocabulary)."""
+
+    vocab: list[str]
+    lengths: np.ndarray  # int64, tokens per chunk
+    n_terms: np.ndarray  # int64, distinct terms per chunk
+    terms: np.ndarray  # uint32, the distinct terms of each chunk, chunk after chunk
+    counts: np.ndarray  # uint32, occurrences of each of those terms in its chunk
+
+    @classmethod
+    def of(cls, tokens: list[list[str]]) -> "_LexParts":
+        vocab = list(dict.fromkeys(itertools.chain.from_iterable(tokens)))
+        local = {t: i for i, t in enumerate(vocab)}
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        ids = np.fromiter(map(local.__getitem__, itertools.chain.from_iterable(tokens)), dtype=np.int64,
+                          count=int(lengths.sum()))
+        chunk_of = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
+        width = max(len(vocab), 1)
+        keys, counts = np.unique(chunk_of * width + ids, return_counts=True)
+        chunk, terms = np.divmod(keys, width)
+        n_terms = np.bincount(chunk, minlength=len(tokens)).astype(np.int64)
+        return cls(vocab, lengths, n_terms, terms.astype(np.uint32), counts.astype(np.uint32))
+
+
+class _TermCounts:
+    """Every (chunk, term) pair of a corpus with its count, plus each chunk's length: handed
+    through ``bm25s.BM25.index`` (as its ``ids``) to ``build_index_from_ids`` below, so that
+    no per-token Python list is ever built."""
+
+    def __init__(self, pair_doc: np.ndarray, pair_term: np.ndarray, counts: np.ndarray, lengths: np.ndarray):
+        self.pair_doc, self.pair_term, self.counts, self.lengths = pair_doc, pair_term, counts, lengths
+
+    @classmethod
+    def of_lists(cls, corpus_token_ids: list[list[int]]) -> "_TermCounts":
+        lengths = np.fromiter(map(len, corpus_token_ids), dtype=np.int64, count=len(corpus_token_ids))
+        flat = np.fromiter(itertools.chain.from_iterable(corpus_token_ids), dtype=np.int64,
+                           count=int(lengths.sum()))
+        doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        width = int(flat.max()) + 1 if len(flat) else 1
+        keys, counts = np.unique(doc_of * width + flat, return_counts=True)
+        pair_doc, pair_term = np.divmod(keys, width)
+        return cls(pair_doc, pair_term, counts, lengths)
+
+    def as_lists(self) -> list[list[int]]:
+        """Token ids per chunk (terms repeated by count: bm25s only counts them)."""
+        out: list[list[int]] = [[] for _ in range(len(self.lengths))]
+        for d, t, c in zip(self.pair_doc.tolist(), self.pair_term.tolist(), self.counts.tolist()):
+            out[d].extend([t] * c)
+        return out
+
+
+def _bm25_index(tokens: list[list[str]]):
+    """A bm25s index of ``tokens`` (one list per chunk); see ``_bm25_index_parts``."""
+    return _bm25_index_parts([_LexParts.of(tokens)])
+
+
+def _bm25_index_parts(parts: list[_LexParts]):
+    """A bm25s index of the chunks of ``parts`` (one per document, in corpus order).
+
+    The same BM25 matrix as ``bm25s.BM25(...).index(tokens)``, value for value (see
+    ``_fast_bm25_class``), with one difference by design: the vocabulary is numbered in
+    order of first appearance instead of bm25s's ``set()`` order, which changes with
+    Python's string hash seed, so that the same corpus always gives the same files.
+    Scores do not depend on the numbering. Documents contribute their cached term counts,
+    so an incremental build never re-reads millions of token strings.
+    """
+    bm25s = _import_bm25s()
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(itertools.chain.from_iterable(p.vocab for p in parts)))}
+    terms = []
+    for p in parts:
+        mapping = np.fromiter(map(vocab.__getitem__, p.vocab), dtype=np.int64, count=len(p.vocab))
+        terms.append(mapping[p.terms])
+    n_terms = np.concatenate([p.n_terms for p in parts]).astype(np.int64)
+    pairs = _TermCounts(
+        pair_doc=np.repeat(np.arange(len(n_terms), dtype=np.int64), n_terms),
+        pair_term=np.concatenate(terms) if terms else np.zeros(0, dtype=np.int64),
+        counts=np.concatenate([p.counts for p in parts]),
+        lengths=np.concatenate([p.lengths for p in parts]).astype(np.int64),
+    )
+    bm25 = _fast_bm25_class()(k1=config.PIPELINE.bm25_k1, b=config.PIPELINE.bm25_b)
+    bm25.index(bm25s.tokenization.Tokenized(ids=pairs, vocab=vocab), show_progress=False)
+    return bm25
+
+
+_FAST_BM25 = None
+
+
+def _fast_bm25_class():
+    """``bm25s.BM25`` with ``build_index_from_ids`` (bm25s's documented extension point)
+    vectorised: bm25s counts terms and scores chunk by chunk in Python, ~2 s at 30,000
+    chunks; this does the same arithmetic on whole arrays.
+
+    Each score is computed by the same operations in the same precision: term counts and
+    document frequencies are integers, the idf comes from bm25s's own function, and the
+    term-frequency part is bm25s's own scorer applied to arrays (float64 against the float32
+    counts, as numpy 2 promotes a chunk's float64 length term), then stored as float32.
+    The CSC matrix holds each term's chunks in ascending order, as bm25s's builder sorts
+    them. Other BM25 variants, and numpy 1, use bm25s's own code.
+    """
+    global _FAST_BM25
+    if _FAST_BM25 is not None:
+        return _FAST_BM25
+    bm25s = _import_bm25s()
+    from bm25s import scoring
+
+    class FastBM25(bm25s.BM25):
+        def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True,
+                                 leave_progress=False):
+            if (
+                self.method not in ("robertson", "lucene", "atire")
+                or self.csc_backend != "numpy"
+                or int(np.__version__.split(".")[0]) < 2
+            ):
+                if isinstance(corpus_token_ids, _TermCounts):
+                    corpus_token_ids = corpus_token_ids.as_lists()
+                return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress,
+                                                    leave_progress)
+            import scipy.sparse
+
+            pairs = corpus_token_ids
+            if not isinstance(pairs, _TermCounts):
+                pairs = _TermCounts.of_lists(corpus_token_ids)
+            lengths = pairs.lengths.astype(np.int64)
+            # bm25s: np.array([len(doc_ids) for doc_ids in corpus_token_ids]).mean(), an int64 mean
+            avg_doc_len = lengths.mean()
+            n_docs = len(lengths)
+            n_vocab = len(unique_token_ids)
+            df = np.bincount(pairs.pair_term, minlength=n_vocab)
+            doc_frequencies = {int(t): int(df[t]) for t in unique_token_ids}
+            self.nonoccurrence_array = None
+            idf_array = scoring._build_idf_array(
+                doc_frequencies=doc_frequencies, n_docs=n_docs,
+                compute_idf_fn=scoring._select_idf_scorer(self.idf_method), dtype=self.dtype,
+            )
+            tfc = scoring._select_tfc_scorer(self.method)(
+                tf_array=pairs.counts.astype(self.dtype), l_d=lengths[pairs.pair_doc], l_avg=avg_doc_len,
+                k1=self.k1, b=self.b, delta=self.delta,
+            )
+            data = (idf_array[pairs.pair_term] * tfc).astype(self.dtype)
+            # Pairs come chunk by chunk, so the (linear-time) COO -> CSC conversion leaves each
+            # term's chunks in ascending order: the order bm25s's own builder sorts them into.
+            matrix = scipy.sparse.csc_matrix(
+                (data, (pairs.pair_doc, pairs.pair_term)), shape=(n_docs, n_vocab), dtype=self.dtype
+            )
+            return {
+                "data": matrix.data.astype(self.dtype),
+                "indices": matrix.indices.astype(self.int_dtype),
+                "indptr": matrix.indptr.astype(np.int64),
+                "num_docs": n_docs,
+            }
+
+    _FAST_BM25 = FastBM25
+    return FastBM25
 
 
 def segment(text: str, search_mode: bool = False) -> list[str]:
@@ -336,7 +495,18 @@ def _pause_for_tests(stage: str) -> None:
 
 
 class _DocCache:
-    """Chunks, BM25 tokens and vectors of one document, keyed by its content and settings."""
+    """Chunks, BM25 term counts and vectors of one document, keyed by its content and settings.
+
+    One file per document: a magic line, the length of a compact UTF-8 JSON header (chunks
+    as rows, the document's vocabulary), then raw arrays: float32 vectors, then int64 tokens
+    and distinct terms per chunk, then uint32 terms and their counts. Reading one is a single
+    read, a C-speed ``json.loads`` and a few ``np.frombuffer``s, and BM25 is built from the
+    counts without re-reading token strings: at 1,000 documents the whole cache reads ~10x
+    faster than the ``.npz`` files it replaces (which stored the header as a numpy unicode
+    array, 4 bytes a character, and took ~7x the disk).
+    """
+
+    MAGIC = b"QACACHE3\n"
 
     def __init__(self, root: Path, encoder_name: str):
         self.root = root
@@ -344,27 +514,94 @@ class _DocCache:
 
     def _path(self, doc: Document) -> Path:
         key = hashlib.sha256(f"{self.salt}|{doc.doc_id}|{doc.sha256}".encode()).hexdigest()
-        return self.root / key[:2] / f"{key}.npz"
+        return self.root / key[:2] / f"{key}.bin"
 
-    def get(self, doc: Document):
+    def get(self, doc: Document) -> tuple[list[Chunk], _LexParts, np.ndarray] | None:
         path = self._path(doc)
-        if not path.is_file():
+        try:
+            data = path.read_bytes()
+        except OSError:
             return None
         try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                vectors = z["vectors"]
-        except (OSError, ValueError, KeyError):
+            if not data.startswith(self.MAGIC):
+                return None
+            at = len(self.MAGIC)
+            size = int.from_bytes(data[at : at + 8], "little")
+            at += 8
+            meta = json.loads(data[at : at + size].decode("utf-8"))
+            at += size
+            if meta.get("texts") == "offsets":  # each text is doc.text[start:end]; see put()
+                text = doc.text
+                chunks = [Chunk(doc_id, section, a, b, text[a:b]) for doc_id, section, a, b in meta["chunks"]]
+            else:
+                chunks = [Chunk(*row) for row in meta["chunks"]]
+            rows, dim = meta["shape"]
+            n, pairs = len(chunks), meta["pairs"]
+            arrays = []
+            for dtype, count in ((np.float32, rows * dim), (np.int64, n), (np.int64, n),
+                                 (np.uint32, pairs), (np.uint32, pairs)):
+                arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=at))
+                at += np.dtype(dtype).itemsize * count
+            vectors, lengths, n_terms, terms, counts = arrays
+            if rows != n or at != len(data) or int(n_terms.sum()) != pairs:
+                return None
+            if pairs and int(terms.max()) >= len(meta["vocab"]):
+                return None
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
-        return [Chunk(**c) for c in meta["chunks"]], meta["tokens"], vectors
+        return chunks, _LexParts(meta["vocab"], lengths, n_terms, terms, counts), vectors.reshape(rows, dim)
 
-    def put(self, doc: Document, chunks: list[Chunk], tokens: list[list[str]], vectors) -> None:
+    def put(self, doc: Document, chunks: list[Chunk], lex: _LexParts, vectors) -> None:
         path = self._path(doc)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = json.dumps({"chunks": [asdict(c) for c in chunks], "tokens": tokens})
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, meta=np.array(meta), vectors=vectors)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
+        # Chunks are verbatim slices of the document's text, which the key (its bytes' hash)
+        # fixes: store their offsets only, unless some chunk is not such a slice.
+        offsets = all(c.text == doc.text[c.start : c.end] for c in chunks)
+        meta = {
+            "chunks": [[c.doc_id, c.section, c.start, c.end] + ([] if offsets else [c.text]) for c in chunks],
+            "texts": "offsets" if offsets else "inline",
+            "vocab": lex.vocab,
+            "shape": [int(vectors.shape[0]), int(vectors.shape[1])],
+            "pairs": int(len(lex.terms)),
+        }
+        header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            fh.write(self.MAGIC + len(header).to_bytes(8, "little") + header)
+            fh.write(vectors.tobytes())
+            for array, dtype in ((lex.lengths, np.int64), (lex.n_terms, np.int64), (lex.terms, np.uint32),
+                                 (lex.counts, np.uint32)):
+                fh.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
         os.replace(tmp, path)
+
+
+def _write_chunks_json(path: Path, chunks: list[Chunk]) -> None:
+    """``_write_json(path, [asdict(c) for c in chunks])``, byte for byte, ~5x faster.
+
+    ``json.dumps`` with ``indent`` runs the pure-Python encoder; chunks are flat records of
+    strings and ints, so each is laid out here with the C string encoder instead.
+    """
+    from json.encoder import encode_basestring as enc
+
+    if not chunks or not all(
+        type(c.doc_id) is str and type(c.section) is str and type(c.text) is str
+        and type(c.start) is int and type(c.end) is int
+        for c in chunks
+    ):
+        _write_json(path, [_chunk_dict(c) for c in chunks])
+        return
+    body = ",\n".join(
+        f' {{\n  "doc_id": {enc(c.doc_id)},\n  "end": {c.end},\n  "section": {enc(c.section)},\n'
+        f'  "start": {c.start},\n  "text": {enc(c.text)}\n }}'
+        for c in chunks
+    )
+    path.write_text("[\n" + body + "\n]", encoding="utf-8")
+
+
+def _chunk_dict(c: Chunk) -> dict:
+    """``dataclasses.asdict`` of a chunk, without its deep-copying (30x faster at 30,000 chunks)."""
+    return {"doc_id": c.doc_id, "section": c.section, "start": c.start, "end": c.end, "text": c.text}
 
 
 def build_index(
@@ -426,22 +663,22 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
 
     cache = _DocCache(index_dir / ".cache", encoder.name)
     all_chunks: list[Chunk] = []
-    all_tokens: list[list[str]] = []
+    all_lex: list[_LexParts] = []
     all_vectors: list[np.ndarray] = []
     reused = embedded = 0
     for doc in progress(documents):
         hit = cache.get(doc)
         if hit is None:
             chunks = chunk_document(doc)
-            tokens = [lexical_tokens(c.text) for c in chunks]
+            lex = _LexParts.of([lexical_tokens(c.text) for c in chunks])
             vectors = encoder.encode([_embedding_text(doc, c) for c in chunks])
-            cache.put(doc, chunks, tokens, vectors)
+            cache.put(doc, chunks, lex, vectors)
             embedded += len(chunks)
         else:
-            chunks, tokens, vectors = hit
+            chunks, lex, vectors = hit
             reused += 1
         all_chunks.extend(chunks)
-        all_tokens.extend(tokens)
+        all_lex.append(lex)
         all_vectors.append(vectors)
     _pause_for_tests("embedded")
 
@@ -450,11 +687,10 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir()
     faiss.write_index(_faiss_index(vectors, config.PIPELINE.faiss_index), str(tmp_dir / "dense.faiss"))
-    bm25 = bm25s.BM25(k1=config.PIPELINE.bm25_k1, b=config.PIPELINE.bm25_b)
-    bm25.index(all_tokens, show_progress=False)
+    bm25 = _bm25_index_parts(all_lex)
     bm25.save(str(tmp_dir / "bm25"))
     _write_json(tmp_dir / "documents.json", [asdict(d) | {"path": _corpus_name(d, corpus_dir)} for d in documents])
-    _write_json(tmp_dir / "chunks.json", [asdict(c) for c in all_chunks])
+    _write_chunks_json(tmp_dir / "chunks.json", all_chunks)
     _pause_for_tests("written")
     _write_json(
         tmp_dir / "manifest.json",

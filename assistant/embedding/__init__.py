@@ -112,6 +112,13 @@ class StaticEncoder:
         self._normalize = any(m["type"].endswith(_NORMALIZE_TYPES) for m in modules[1:])
         self.dim = int(self._table.shape[1])
         self.name = f"{name}@{weights_digest(static_dir)}"
+        self._cache: dict[str, "np.ndarray"] = {}
+
+    #: Rows of short texts (words, terms) are remembered: answering encodes the same words
+    #: for every candidate sentence of every question. Each text is encoded on its own, so a
+    #: remembered row is exactly the row a new encoding would give.
+    CACHE_MAX_CHARS = 32
+    CACHE_ENTRIES = 16384
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> "np.ndarray":
         """Mean of each text's token rows, then L2 normalisation (as EmbeddingBag(mean) + Normalize).
@@ -122,6 +129,33 @@ class StaticEncoder:
         import numpy as np
 
         texts = [texts] if isinstance(texts, str) else list(texts)
+        if show_progress or len(texts) > 1024:
+            return self._encode(texts, show_progress)
+        cache = self._cache
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            row = cache.get(text)
+            if row is None:
+                missing.setdefault(text, []).append(i)
+            else:
+                out[i] = row
+        if missing:
+            rows = self._encode(list(missing), False)
+            if len(cache) + len(missing) > self.CACHE_ENTRIES:
+                cache.clear()  # crude but bounded; the working set refills it at once
+            for (text, where), row in zip(missing.items(), rows):
+                out[where] = row
+                if len(text) <= self.CACHE_MAX_CHARS:
+                    cache[text] = row
+        return out
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def _encode(self, texts: list[str], show_progress: bool) -> "np.ndarray":
+        import numpy as np
+
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
