@@ -305,6 +305,8 @@ class _Vocabulary:
         self.freq = jieba.dt.FREQ
         self.total = jieba.dt.total
         self.all_text = normalise_query_text("\n".join(d.text for d in retriever.documents.values()))
+        self.bm25_vocab = retriever.data.bm25.vocab_dict
+        self._mentions: dict[str, bool] = {}
         self._tags: dict[str, str] | None = None
 
     def weight(self, term: str) -> float:
@@ -345,11 +347,24 @@ class _Vocabulary:
 
     def mentions(self, term: str) -> bool:
         """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
-        if term in self.all_text:
-            return True
-        return term[-1] in _ADMIN_SUFFIXES and len(term) > 2 and term[:-1] in self.all_text
+        if term not in self._mentions:
+            found = self._contains(term) or (
+                term[-1] in _ADMIN_SUFFIXES and len(term) > 2 and self._contains(term[:-1])
+            )
+            self._mentions[term] = found
+        return self._mentions[term]
+
+    def _contains(self, term: str) -> bool:
+        """A scan of the whole text, skipped when the chunks hold some character pair of
+        ``term`` nowhere: BM25 indexes every CJK bigram of every chunk, so its vocabulary
+        rules most unknown terms out at once (headings, outside chunks, are not scanned)."""
+        pairs = (term[i : i + 2] for i in range(len(term) - 1))
+        if any(_CJK_PAIR.fullmatch(p) and p not in self.bm25_vocab for p in pairs):
+            return False
+        return term in self.all_text
 
 
+_CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
 _ADMIN_SUFFIXES = "省市县区州"
 #: jieba noun tags; "ns" is left out, as jieba puts it on many non-nouns (普及, 太多).
 _NOUN_TAGS = frozenset("n nz nt nr ng nrt nrfg".split())

@@ -144,8 +144,9 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
     glibc gives busy threads arenas of their own (up to 8 per core); Gradio's worker
     threads then keep freed memory scattered over them, and the server's RSS creeps up
-    under load (+12.6 % after 9,000 requests in benchmarks/load.py, +7.0 % with two
-    arenas). The GIL serialises Python's allocations anyway, so two arenas cost nothing.
+    under load (+12.6 % after 9,000 requests of benchmarks/load.py, +7.0 % with two arenas,
+    Gradio's session store capped alike). The GIL serialises Python's allocations anyway,
+    so two arenas cost nothing measurable.
     ``MALLOC_ARENA_MAX`` in the environment, if set, wins.
     """
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:

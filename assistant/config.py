@@ -96,8 +96,9 @@ REFUSE_BELOW = 0.5
 #: Loopback by default: serving other machines is a deliberate ``--host 0.0.0.0``.
 WEB_HOST = "127.0.0.1"
 WEB_PORT = 7860
-#: Answers computed at once; answering is CPU-bound and short, so a few more than the cores.
-WEB_CONCURRENCY = 8
+#: Answers computed at once: answering is CPU-bound and short, and more workers than cores only
+#: lengthen the queue (saturated p95 1.16 s with 8, 0.91 s with 2; benchmarks/RESULTS.md).
+WEB_CONCURRENCY = 2
 #: Requests allowed to wait in Gradio's queue before new ones are turned away.
 WEB_QUEUE_SIZE = 64
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +95,11 @@ def decode_bytes(data: bytes, path: Path) -> str:
     raise CorpusFileError(path, "undecodable: neither UTF-8 nor GB18030/GBK text")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # category Cc, less \t \n \f \r
+
+
 def _looks_like_text(text: str) -> bool:
-    control = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    return control <= max(2, len(text) // 200)
+    return len(_CONTROL.findall(text)) <= max(2, len(text) // 200)
 
 
 # ------------------------------------------------------------------------ normalising

@@ -378,6 +378,10 @@ def launch_options() -> dict[str, Any]:
         "allowed_paths": [],
         "blocked_paths": [Path(config.PROJECT_DIR).anchor or "/"],
         "max_file_size": "1mb",
+        # Gradio keeps ~23 KB of state per session for its last 10,000 sessions, and every API
+        # call is a session: under load that is most of the server's memory growth
+        # (benchmarks/RESULTS.md). 1,000 sessions still hold every chat in use.
+        "state_session_capacity": 1000,
     }
 
 

@@ -1,0 +1,363 @@
+"""Load test of a live ``assistant serve`` through its ``ask`` API, on loopback only.
+
+    python benchmarks/load.py                       # 50 residents x 60 s, then 25 s saturation
+    python benchmarks/load.py --residents 20 --duration 10 --saturation 5   # a quick look
+
+The script starts ``assistant serve`` on a free 127.0.0.1 port over a copy of the project's
+index (feedback database in a temporary folder), waits for it, and stops it at the end.
+One asyncio process generates all the traffic with httpx over Gradio's REST protocol:
+``POST /gradio_api/call/ask`` returns an event id, ``GET /gradio_api/call/ask/<id>`` streams
+the result (``event: complete`` or ``event: error``). gradio_client is not used: it costs more
+CPU than the server (see ../shared/notes/gradio-load.md).
+
+Phases, each bounded in time and stopping by itself:
+
+1. warm-up: 20 sequential questions (lazy first-use costs), then the server's RSS "before";
+2. closed loop: ``--residents`` concurrent residents, each asks, waits for the answer, thinks
+   1–3 s (uniform, seeded), asks again, for ``--duration`` seconds; a quarter of the questions
+   carry the resident's previous exchange as history (a follow-up);
+3. saturation: the same residents without think time for ``--saturation`` seconds.
+
+Reported per phase: requests served, errors (HTTP status, error event, time-out, transport),
+requests/s, latency p50/p95/max (POST sent to ``complete`` received), the generator's CPU use
+(this process, user+system, as a share of one core) and the server's; then the server's RSS
+before and after. Targets (issue 8): zero errors, p95 <= 1 s in the closed loop, RSS growth
+<= 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+REQUEST_TIMEOUT = 30.0  # seconds; a request slower than this counts as an error
+
+
+# ------------------------------------------------------------------------------ server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assistant_command() -> list[str]:
+    exe = Path(sys.executable).with_name("assistant")
+    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "assistant.cli"]
+
+
+def start_server(index: Path, data: Path, log: Path, timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, ASSISTANT_DATA=str(data), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
+               PYTHONUNBUFFERED="1")
+    cmd = assistant_command() + ["serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index)]
+    out = log.open("w")
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"assistant serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError(f"assistant serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+class _Existing:
+    """A server this script did not start (``--url``): measured, never stopped."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+# ------------------------------------------------------------------------------ client
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    wall: float = 0.0
+    generator_cpu: float = 0.0
+    server_cpu: float = 0.0
+    rss: list[tuple[float, int]] = field(default_factory=list)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+async def ask(client, base: str, question: str, history: list | None) -> dict:
+    """One question through Gradio's REST protocol; raises on any failure."""
+    r = await client.post(f"{base}gradio_api/call/ask", json={"data": [question, history]})
+    if r.status_code != 200:
+        raise AskError(f"http {r.status_code}")
+    event_id = r.json()["event_id"]
+    event = None
+    async with client.stream("GET", f"{base}gradio_api/call/ask/{event_id}") as stream:
+        if stream.status_code != 200:
+            raise AskError(f"http {stream.status_code}")
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                if event == "error":
+                    raise AskError("error event")
+                payload = json.loads(line[5:])
+                result = payload[0] if isinstance(payload, list) and payload else None
+                if not isinstance(result, dict) or "text" not in result:
+                    raise AskError("malformed result")
+                return result
+    raise AskError("stream ended without a result")
+
+
+class AskError(Exception):
+    pass
+
+
+async def resident(i: int, client, base: str, questions: list[str], deadline: float, think: bool,
+                   result: PhaseResult, seed: int) -> None:
+    rng = random.Random(seed * 1000 + i)
+    previous: tuple[str, str] | None = None
+    if think:  # residents arrive spread over the first think time, not all at once
+        await asyncio.sleep(rng.uniform(0, 2))
+    while time.monotonic() < deadline:
+        question = rng.choice(questions)
+        history = [[previous[0], previous[1]]] if previous and rng.random() < 0.25 else None
+        t = time.perf_counter()
+        try:
+            answer = await asyncio.wait_for(ask(client, base, question, history), REQUEST_TIMEOUT)
+        except asyncio.TimeoutError:
+            result.error("timeout")
+        except AskError as exc:
+            result.error(str(exc))
+        except Exception as exc:  # transport errors: connection refused/reset, …
+            result.error(type(exc).__name__)
+        else:
+            result.latencies.append(time.perf_counter() - t)
+            previous = (question, answer["text"])
+        if think:
+            pause = rng.uniform(1.0, 3.0)
+            await asyncio.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+
+
+async def run_phase(name: str, base: str, questions: list[str], residents: int, seconds: float,
+                    think: bool, server_pid: int, seed: int) -> PhaseResult:
+    import httpx
+
+    result = PhaseResult(name)
+    limits = httpx.Limits(max_connections=residents * 2 + 10, max_keepalive_connections=residents * 2 + 10)
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
+        cpu0, scpu0, t0 = own_cpu_seconds(), cpu_seconds(server_pid), time.perf_counter()
+        deadline = time.monotonic() + seconds
+        tasks = [resident(i, client, base, questions, deadline, think, result, seed) for i in range(residents)]
+
+        async def sample_rss() -> None:
+            while time.monotonic() < deadline:
+                result.rss.append((round(time.perf_counter() - t0, 1), rss_bytes(server_pid)))
+                await asyncio.sleep(5)
+
+        sampler = asyncio.ensure_future(sample_rss())
+        # Hard bound: the phase plus one request time-out, whatever happens.
+        await asyncio.wait_for(asyncio.gather(*tasks), seconds + REQUEST_TIMEOUT + 5)
+        sampler.cancel()
+        result.wall = time.perf_counter() - t0
+        result.generator_cpu = own_cpu_seconds() - cpu0
+        result.server_cpu = cpu_seconds(server_pid) - scpu0
+    return result
+
+
+async def warm_up(base: str, questions: list[str], n: int = 20) -> int:
+    import httpx
+
+    errors = 0
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, trust_env=False) as client:
+        for q in questions[:n]:
+            try:
+                await ask(client, base, q, None)
+            except Exception:
+                errors += 1
+    return errors
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, int(round(q / 100 * len(ordered) + 0.5 - 1e-9)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def describe(r: PhaseResult, residents: int, think: bool) -> dict:
+    served = len(r.latencies)
+    return {
+        "phase": r.name,
+        "residents": residents,
+        "think_time": "1-3 s" if think else "none",
+        "seconds": round(r.wall, 1),
+        "served": served,
+        "errors": sum(r.errors.values()),
+        "error_kinds": r.errors,
+        "rps": served / r.wall if r.wall else 0.0,
+        "p50_ms": 1000 * percentile(r.latencies, 50),
+        "p95_ms": 1000 * percentile(r.latencies, 95),
+        "max_ms": 1000 * max(r.latencies) if r.latencies else float("nan"),
+        "generator_cpu_pct": 100 * r.generator_cpu / r.wall if r.wall else 0.0,
+        "server_cpu_pct": 100 * r.server_cpu / r.wall if r.wall else 0.0,
+        "rss_mb_every_5s": [round(b / 1e6, 1) for _, b in r.rss],
+    }
+
+
+def format_rows(rows: list[dict]) -> str:
+    lines = ["| phase | residents | think | s | served | errors | req/s | p50 ms | p95 ms | max ms "
+             "| generator CPU | server CPU |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['phase']} | {r['residents']} | {r['think_time']} | {r['seconds']:.1f} | {r['served']:,} "
+            f"| {r['errors']}{' ' + json.dumps(r['error_kinds']) if r['errors'] else ''} | {r['rps']:.1f} "
+            f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['max_ms']:.0f} "
+            f"| {r['generator_cpu_pct']:.0f} % | {r['server_cpu_pct']:.0f} % |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--residents", type=int, default=50, help="concurrent closed-loop residents")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of the think-time phase (max 600)")
+    p.add_argument("--saturation", type=float, default=25.0, help="seconds of the no-think phase (0: skip; max 120)")
+    p.add_argument("--index", default=str(ROOT / "index"), help="index to serve (copied first)")
+    p.add_argument("--seed", type=int, default=8)
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--url", help="drive an already running server on loopback instead (needs --pid)")
+    p.add_argument("--pid", type=int, help="process id of the --url server (for RSS and CPU)")
+    args = p.parse_args(argv)
+    if args.url and (not args.pid or not re.match(r"http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+/$",
+                                                     args.url)):
+        p.error("--url must be http://127.x.x.x:PORT/ (loopback only, trailing slash) and needs --pid")
+    args.duration = min(max(args.duration, 1.0), 600.0)
+    args.saturation = min(max(args.saturation, 0.0), 120.0)
+    args.residents = min(max(args.residents, 1), 500)
+
+    from assistant import config
+
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    queue = ("the --url server's own" if args.url else
+             f"default_concurrency_limit={config.WEB_CONCURRENCY}, max_size={config.WEB_QUEUE_SIZE}")
+    print(f"machine: {os.cpu_count()} CPUs; Gradio queue: {queue}; {len(questions)} questions", flush=True)
+    with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
+        tmp_path = Path(tmp)
+        index = tmp_path / "index"
+        shutil.copytree(args.index, index, ignore=shutil.ignore_patterns(".lock"))
+        log = tmp_path / "serve.log"
+        t = time.perf_counter()
+        if args.url:
+            proc, base = _Existing(args.pid), args.url
+        else:
+            proc, base = start_server(index, tmp_path / "data", log)
+        try:
+            startup_s = time.perf_counter() - t
+            rss_start = rss_bytes(proc.pid)
+            warm_errors = asyncio.run(warm_up(base, questions))
+            rss_before = rss_bytes(proc.pid)
+            print(f"server {base} up in {startup_s:.1f} s (pid {proc.pid}); RSS at start "
+                  f"{rss_start / 1e6:.1f} MB, after 20 warm-up questions {rss_before / 1e6:.1f} MB "
+                  f"(warm-up errors: {warm_errors})", flush=True)
+            rows = []
+            print(f"closed loop: {args.residents} residents, think 1-3 s, {args.duration:.0f} s …", flush=True)
+            r = asyncio.run(run_phase("closed loop", base, questions, args.residents, args.duration, True,
+                                      proc.pid, args.seed))
+            rows.append(describe(r, args.residents, True))
+            rss_mid = rss_bytes(proc.pid)
+            if args.saturation:
+                print(f"saturation: {args.residents} residents, no think time, {args.saturation:.0f} s …",
+                      flush=True)
+                r = asyncio.run(run_phase("saturation", base, questions, args.residents, args.saturation,
+                                          False, proc.pid, args.seed + 1))
+                rows.append(describe(r, args.residents, False))
+            rss_after = rss_bytes(proc.pid)
+        finally:
+            if not args.url:
+                stop_server(proc)
+    growth = 100 * (rss_after - rss_before) / rss_before if rss_before else float("nan")
+    print()
+    print(format_rows(rows))
+    print()
+    for r in rows:
+        print(f"server RSS MB every 5 s, {r['phase']}: {r['rss_mb_every_5s']}")
+    print(f"server RSS: before {rss_before / 1e6:.1f} MB (after warm-up), after closed loop "
+          f"{rss_mid / 1e6:.1f} MB, after all phases {rss_after / 1e6:.1f} MB: growth {growth:+.1f} %")
+    closed = rows[0]
+    checks = [
+        (sum(r["errors"] for r in rows) == 0, f"errors: {sum(r['errors'] for r in rows)} (0)"),
+        (closed["p95_ms"] <= 1000, f"closed-loop p95: {closed['p95_ms']:.0f} ms (<= 1000 ms)"),
+        (growth <= 10, f"RSS growth: {growth:+.1f} % (<= 10 %)"),
+    ]
+    for ok, text in checks:
+        print(f"[{'met' if ok else 'MISSED'}] {text}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "rss_start": rss_start, "rss_before": rss_before,
+                                               "rss_mid": rss_mid, "rss_after": rss_after,
+                                               "startup_s": startup_s}, indent=1), encoding="utf-8")
+    return 0 if all(ok for ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Benchmarks stay runnable, and the library's fast paths stay exact.
+
+No timing is asserted here (benchmarks are not tests): the smoke tests run
+``benchmarks/run.py`` at its smallest size and ``benchmarks/load.py`` for a few seconds and
+check that they report what they should. The other tests pin each performance shortcut in
+the library to the slow code it replaces, value for value.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------ smoke tests
+
+
+def test_benchmark_runs_at_the_smallest_size(tmp_path):
+    out = tmp_path / "rows.json"
+    index_before = sorted((p.name, p.stat().st_mtime_ns) for p in (PROJECT / "index").rglob("*"))
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "run.py"), "--sizes", "30", "--docs", "3", "--no-bundled",
+         "--cold-runs", "1", "--passes", "1", "--questions", "8", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "BLAS:" in proc.stdout and "kernel=" in proc.stdout
+    assert "| corpus |" in proc.stdout
+    rows = json.loads(out.read_text())
+    assert [r["label"] for r in rows] == ["~30 chunks", "3 docs"]
+    small, docs = rows
+    assert small["chunks"] >= 30 and small["documents"] >= 2
+    assert small["incr_embedded_chunks"] > 0 and small["incr_reused_documents"] == small["documents"] - 1
+    for key in ("retrieve_p95_ms", "answer_p95_ms", "answer_cold_p95_ms", "cold_ask_s", "peak_rss_bytes",
+                "index_bytes", "chars_per_s"):
+        assert small[key] > 0, key
+    assert docs["documents"] == 3 and docs["incr_reused_documents"] == 2
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (PROJECT / "index").rglob("*")) == index_before
+
+
+def test_load_script_drives_a_live_server(tmp_path):
+    out = tmp_path / "load.json"
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "load.py"), "--residents", "3", "--duration", "2",
+         "--saturation", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert "| closed loop |" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    closed, saturation = result["rows"]
+    assert closed["served"] > 0 and saturation["served"] > 0
+    assert closed["errors"] == 0 and saturation["errors"] == 0
+    assert result["rss_before"] > 0 and result["rss_after"] > 0
+
+
+# ------------------------------------------------------------------ exact fast paths
+
+
+def _article() -> str:
+    return (PROJECT / "corpus" / "000_digital-qingdao.md").read_text(encoding="utf-8")
+
+
+def test_t2s_shortcut_equals_opencc():
+    from opencc import OpenCC
+
+    from assistant.index import _t2s
+
+    reference = OpenCC("t2s")
+    s2t = OpenCC("s2t")
+    lines = [line for line in _article().splitlines() if line.strip()]
+    samples = lines + [s2t.convert(line) for line in lines[:20]] + ["沈默的沈先生", "反覆", "瞭解", "乾隆", "後來", ""]
+    keys = sorted({k for group in reference._dict_chain_data for _, _, m in group for k in m})
+    phrases = [k for k in keys if len(k) > 1]
+    pool = sorted({c for k in keys for c in k}) + list("，。 \n“”（）ab12青岛数字")
+    rng = random.Random(7)
+    for _ in range(2000):
+        samples.append("".join(rng.choice(phrases) if rng.random() < 0.2 else rng.choice(pool)
+                               for _ in range(rng.randint(1, 30))))
+    for text in samples:
+        assert _t2s(text) == reference.convert(text), text
+
+
+def test_top_k_equals_stable_argsort():
+    from assistant.retrieval import _top_k
+
+    rng = np.random.default_rng(3)
+    for trial in range(400):
+        n = int(rng.integers(1, 6000))
+        k = min(n, int(rng.integers(1, 12)))
+        scores = (rng.integers(0, 5, n) / 4).astype(np.float32) if trial % 2 else rng.random(n).astype(np.float32)
+        assert np.array_equal(_top_k(scores, k), np.argsort(-scores, kind="stable")[:k])
+
+
+def _corpus_tokens() -> list[list[str]]:
+    from assistant.chunking import chunk_document
+    from assistant.corpus import load_corpus
+    from assistant.index import lexical_tokens
+
+    documents, _ = load_corpus(PROJECT / "corpus")
+    tokens = [lexical_tokens(c.text) for d in documents for c in chunk_document(d)]
+    # more chunks, and an empty one, with the same vocabulary
+    rng = random.Random(5)
+    return tokens + [[]] + [rng.sample(t, len(t)) for t in tokens for _ in range(3)]
+
+
+def test_bm25_build_equals_bm25s():
+    import itertools
+
+    from assistant.index import _bm25_index, _bm25_index_parts, _import_bm25s, _LexParts, lexical_tokens
+
+    bm25s = _import_bm25s()
+    tokens = _corpus_tokens()
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(itertools.chain.from_iterable(tokens)))}
+    ids = [[vocab[t] for t in doc] for doc in tokens]
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index(bm25s.tokenization.Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False)
+    whole = _bm25_index(tokens)
+    parts = _bm25_index_parts([_LexParts.of(tokens[i : i + 7]) for i in range(0, len(tokens), 7)])
+    for built in (whole, parts):
+        assert built.vocab_dict == reference.vocab_dict
+        for key in ("data", "indices", "indptr"):
+            assert built.scores[key].dtype == reference.scores[key].dtype
+            assert np.array_equal(built.scores[key], reference.scores[key]), key
+    # bm25s's own string path numbers its vocabulary differently, but scores the same
+    strings = bm25s.BM25(k1=1.2, b=0.75)
+    strings.index(tokens, show_progress=False)
+    for line in _article().splitlines()[10:40]:
+        query = [t for t in lexical_tokens(line) if t in vocab]
+        if query:
+            assert np.array_equal(whole.get_scores(query), strings.get_scores(query))
+
+
+def test_chunks_json_writer_equals_json_dumps(tmp_path):
+    from assistant.chunking import Chunk, chunk_document
+    from assistant.corpus import load_corpus
+    from assistant.index import _write_chunks_json, _write_json
+
+    documents, _ = load_corpus(PROJECT / "corpus")
+    chunks = [c for d in documents for c in chunk_document(d)]
+    chunks.append(Chunk('a"b\\c\n', "s\u2028x", 0, 1, 'te\x01xt\t"é😀'))
+    _write_json(tmp_path / "a.json", [asdict(c) for c in chunks])
+    _write_chunks_json(tmp_path / "b.json", chunks)
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+def test_doc_cache_round_trip(tmp_path):
+    from assistant.chunking import chunk_document
+    from assistant.corpus import load_corpus
+    from assistant.index import _DocCache, _LexParts, lexical_tokens
+
+    (doc,), _ = load_corpus(PROJECT / "corpus")
+    chunks = chunk_document(doc)
+    lex = _LexParts.of([lexical_tokens(c.text) for c in chunks])
+    vectors = np.random.default_rng(1).random((len(chunks), 8)).astype(np.float32)
+    cache = _DocCache(tmp_path, "model@x")
+    assert cache.get(doc) is None
+    cache.put(doc, chunks, lex, vectors)
+    got_chunks, got_lex, got_vectors = cache.get(doc)
+    assert got_chunks == chunks
+    assert np.array_equal(got_vectors, vectors)
+    assert got_lex.vocab == lex.vocab
+    for key in ("lengths", "n_terms", "terms", "counts"):
+        assert np.array_equal(getattr(got_lex, key), getattr(lex, key)), key
+    path = next(tmp_path.rglob("*.bin"))
+    path.write_bytes(path.read_bytes()[:-3])  # truncated: a miss, not an error
+    assert cache.get(doc) is None
+
+
+def test_encoder_cache_gives_the_uncached_rows():
+    from assistant.embedding import load_encoder
+
+    encoder = load_encoder()
+    if not hasattr(encoder, "_encode"):
+        pytest.skip("not the static fast path")
+    words = ["青岛", "数据中心", "覆盖率", "青岛", "", "metro", "地铁6号线开通"] + [line for line in
+                                                                        _article().splitlines()[:30]]
+    encoder.clear_cache()
+    first = encoder.encode(words)
+    again = encoder.encode(list(reversed(words)))[::-1]
+    plain = encoder._encode(words, False)
+    assert np.array_equal(first, plain) and np.array_equal(again, plain)
+    assert first.dtype == np.float32
