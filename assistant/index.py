@@ -641,7 +641,6 @@ def build_index(
 def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder) -> BuildReport:
     import faiss
 
-    bm25s = _import_bm25s()
     progress = progress or (lambda it: it)
     documents, skipped = load_corpus(corpus_dir)
     if strict and skipped:
