@@ -540,9 +540,7 @@ def _render(quotes: list[Citation], kind: str, english: bool, truncated: bool) -
         }.get(kind, "根据资料：")
     lines.append(lead)
     lines.append("\n".join(f"> {c.quote} [{c.n}]" for c in quotes))
-    lines.append(
-        ("Sources:" if english else "出处：") + "\n" + "\n".join(_source_line(c) for c in quotes)
-    )
+    lines.append(("Sources:" if english else "出处：") + "\n" + "\n".join(_source_line(c) for c in quotes))
     return "\n\n".join(lines)
 
 

@@ -278,9 +278,7 @@ def read_document(path: Path, doc_id: str | None = None, data: bytes | None = No
     if data is None:
         data = path.read_bytes()
     if len(data) > config.MAX_FILE_BYTES:
-        raise CorpusFileError(
-            path, f"too large: {len(data):,} bytes (limit {config.MAX_FILE_BYTES:,})"
-        )
+        raise CorpusFileError(path, f"too large: {len(data):,} bytes (limit {config.MAX_FILE_BYTES:,})")
     if not data.strip():
         raise CorpusFileError(path, "empty file")
     meta, body = _READERS[suffix](path, data)

@@ -164,8 +164,11 @@ class _LexParts:
         vocab = list(dict.fromkeys(itertools.chain.from_iterable(tokens)))
         local = {t: i for i, t in enumerate(vocab)}
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-        ids = np.fromiter(map(local.__getitem__, itertools.chain.from_iterable(tokens)), dtype=np.int64,
-                          count=int(lengths.sum()))
+        ids = np.fromiter(
+            map(local.__getitem__, itertools.chain.from_iterable(tokens)),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
         chunk_of = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
         width = max(len(vocab), 1)
         keys, counts = np.unique(chunk_of * width + ids, return_counts=True)
@@ -185,8 +188,9 @@ class _TermCounts:
     @classmethod
     def of_lists(cls, corpus_token_ids: list[list[int]]) -> "_TermCounts":
         lengths = np.fromiter(map(len, corpus_token_ids), dtype=np.int64, count=len(corpus_token_ids))
-        flat = np.fromiter(itertools.chain.from_iterable(corpus_token_ids), dtype=np.int64,
-                           count=int(lengths.sum()))
+        flat = np.fromiter(
+            itertools.chain.from_iterable(corpus_token_ids), dtype=np.int64, count=int(lengths.sum())
+        )
         doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         width = int(flat.max()) + 1 if len(flat) else 1
         keys, counts = np.unique(doc_of * width + flat, return_counts=True)
@@ -256,8 +260,9 @@ def _fast_bm25_class():
     from bm25s import scoring
 
     class FastBM25(bm25s.BM25):
-        def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True,
-                                 leave_progress=False):
+        def build_index_from_ids(
+            self, unique_token_ids, corpus_token_ids, show_progress=True, leave_progress=False
+        ):
             if (
                 self.method not in ("robertson", "lucene", "atire")
                 or self.csc_backend != "numpy"
@@ -265,8 +270,9 @@ def _fast_bm25_class():
             ):
                 if isinstance(corpus_token_ids, _TermCounts):
                     corpus_token_ids = corpus_token_ids.as_lists()
-                return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress,
-                                                    leave_progress)
+                return super().build_index_from_ids(
+                    unique_token_ids, corpus_token_ids, show_progress, leave_progress
+                )
             import scipy.sparse
 
             pairs = corpus_token_ids
@@ -281,12 +287,18 @@ def _fast_bm25_class():
             doc_frequencies = {int(t): int(df[t]) for t in unique_token_ids}
             self.nonoccurrence_array = None
             idf_array = scoring._build_idf_array(
-                doc_frequencies=doc_frequencies, n_docs=n_docs,
-                compute_idf_fn=scoring._select_idf_scorer(self.idf_method), dtype=self.dtype,
+                doc_frequencies=doc_frequencies,
+                n_docs=n_docs,
+                compute_idf_fn=scoring._select_idf_scorer(self.idf_method),
+                dtype=self.dtype,
             )
             tfc = scoring._select_tfc_scorer(self.method)(
-                tf_array=pairs.counts.astype(self.dtype), l_d=lengths[pairs.pair_doc], l_avg=avg_doc_len,
-                k1=self.k1, b=self.b, delta=self.delta,
+                tf_array=pairs.counts.astype(self.dtype),
+                l_d=lengths[pairs.pair_doc],
+                l_avg=avg_doc_len,
+                k1=self.k1,
+                b=self.b,
+                delta=self.delta,
             )
             data = (idf_array[pairs.pair_term] * tfc).astype(self.dtype)
             # Pairs come chunk by chunk, so the (linear-time) COO -> CSC conversion leaves each
@@ -393,9 +405,7 @@ def current_version_dir(index_dir: Path) -> Path:
     index_dir = Path(index_dir)
     pointer = index_dir / "CURRENT"
     if not pointer.is_file():
-        raise StaleIndexError(
-            f"no index found in {index_dir}: run `assistant reindex --index {index_dir}`"
-        )
+        raise StaleIndexError(f"no index found in {index_dir}: run `assistant reindex --index {index_dir}`")
     return index_dir / pointer.read_text().strip()
 
 
@@ -412,9 +422,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
     try:
         manifest = read_manifest(version_dir)
     except (OSError, ValueError) as exc:
-        raise StaleIndexError(
-            f"index {version_dir} is unreadable ({exc}): run `assistant reindex`"
-        ) from exc
+        raise StaleIndexError(f"index {version_dir} is unreadable ({exc}): run `assistant reindex`") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
         raise StaleIndexError(
             f"index {version_dir} has format version {manifest.get('format_version')}, this "
@@ -430,9 +438,7 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
         d["doc_id"]: Document(**{**d, "headings": tuple(Heading(**h) for h in d["headings"])})
         for d in docs_raw
     }
-    chunks = [
-        Chunk(**c) for c in json.loads((version_dir / "chunks.json").read_text(encoding="utf-8"))
-    ]
+    chunks = [Chunk(**c) for c in json.loads((version_dir / "chunks.json").read_text(encoding="utf-8"))]
     dense = faiss.read_index(str(version_dir / "dense.faiss"))
     bm25 = bm25s.BM25.load(str(version_dir / "bm25"))
     return IndexData(version_dir, manifest, documents, chunks, dense, bm25)
@@ -538,8 +544,13 @@ class _DocCache:
             rows, dim = meta["shape"]
             n, pairs = len(chunks), meta["pairs"]
             arrays = []
-            for dtype, count in ((np.float32, rows * dim), (np.int64, n), (np.int64, n),
-                                 (np.uint32, pairs), (np.uint32, pairs)):
+            for dtype, count in (
+                (np.float32, rows * dim),
+                (np.int64, n),
+                (np.int64, n),
+                (np.uint32, pairs),
+                (np.uint32, pairs),
+            ):
                 arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=at))
                 at += np.dtype(dtype).itemsize * count
             vectors, lengths, n_terms, terms, counts = arrays
@@ -570,8 +581,12 @@ class _DocCache:
         with tmp.open("wb") as fh:
             fh.write(self.MAGIC + len(header).to_bytes(8, "little") + header)
             fh.write(vectors.tobytes())
-            for array, dtype in ((lex.lengths, np.int64), (lex.n_terms, np.int64), (lex.terms, np.uint32),
-                                 (lex.counts, np.uint32)):
+            for array, dtype in (
+                (lex.lengths, np.int64),
+                (lex.n_terms, np.int64),
+                (lex.terms, np.uint32),
+                (lex.counts, np.uint32),
+            ):
                 fh.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
         os.replace(tmp, path)
 
@@ -585,8 +600,11 @@ def _write_chunks_json(path: Path, chunks: list[Chunk]) -> None:
     from json.encoder import encode_basestring as enc
 
     if not chunks or not all(
-        type(c.doc_id) is str and type(c.section) is str and type(c.text) is str
-        and type(c.start) is int and type(c.end) is int
+        type(c.doc_id) is str
+        and type(c.section) is str
+        and type(c.text) is str
+        and type(c.start) is int
+        and type(c.end) is int
         for c in chunks
     ):
         _write_json(path, [_chunk_dict(c) for c in chunks])
@@ -657,8 +675,16 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     if (index_dir / "CURRENT").is_file() and (version_dir / "manifest.json").is_file():
         _switch(index_dir, version)
         chunks = json.loads((version_dir / "chunks.json").read_text(encoding="utf-8"))
-        return BuildReport(version, len(documents), len(chunks), time.perf_counter() - t0,
-                           skipped, len(documents), 0, unchanged=True)
+        return BuildReport(
+            version,
+            len(documents),
+            len(chunks),
+            time.perf_counter() - t0,
+            skipped,
+            len(documents),
+            0,
+            unchanged=True,
+        )
 
     cache = _DocCache(index_dir / ".cache", encoder.name)
     all_chunks: list[Chunk] = []
@@ -688,7 +714,9 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     faiss.write_index(_faiss_index(vectors, config.PIPELINE.faiss_index), str(tmp_dir / "dense.faiss"))
     bm25 = _bm25_index_parts(all_lex)
     bm25.save(str(tmp_dir / "bm25"))
-    _write_json(tmp_dir / "documents.json", [asdict(d) | {"path": _corpus_name(d, corpus_dir)} for d in documents])
+    _write_json(
+        tmp_dir / "documents.json", [asdict(d) | {"path": _corpus_name(d, corpus_dir)} for d in documents]
+    )
     _write_chunks_json(tmp_dir / "chunks.json", all_chunks)
     _pause_for_tests("written")
     _write_json(
@@ -709,8 +737,9 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     _pause_for_tests("renamed")
     _switch(index_dir, version)
     _prune(index_dir, version)
-    return BuildReport(version, len(documents), len(all_chunks), time.perf_counter() - t0,
-                       skipped, reused, embedded)
+    return BuildReport(
+        version, len(documents), len(all_chunks), time.perf_counter() - t0, skipped, reused, embedded
+    )
 
 
 def _corpus_name(doc: Document, corpus_dir: Path) -> str:

@@ -42,7 +42,9 @@ def clean_question(question: str) -> tuple[str, bool]:
         raise QuestionError("the question must be text")
     text = " ".join(question.split())
     if not text:
-        raise QuestionError("the question is empty: please type a question, e.g. 青岛地铁6号线是什么时候开通的？")
+        raise QuestionError(
+            "the question is empty: please type a question, e.g. 青岛地铁6号线是什么时候开通的？"
+        )
     if len(text) > config.MAX_QUESTION_CHARS:
         return text[: config.MAX_QUESTION_CHARS], True
     return text, False
@@ -98,8 +100,10 @@ def _fuse(dense: np.ndarray, lexical: np.ndarray, method: str) -> np.ndarray:
     """Both methods give [0, 1]: a weighted mean of the two scales, or reciprocal-rank
     fusion scaled by its maximum (first in both rankings)."""
     if method == "rrf":
-        ranks_d = np.empty(len(dense)); ranks_d[np.argsort(-dense, kind="stable")] = np.arange(len(dense))
-        ranks_l = np.empty(len(lexical)); ranks_l[np.argsort(-lexical, kind="stable")] = np.arange(len(lexical))
+        ranks_d = np.empty(len(dense))
+        ranks_d[np.argsort(-dense, kind="stable")] = np.arange(len(dense))
+        ranks_l = np.empty(len(lexical))
+        ranks_l[np.argsort(-lexical, kind="stable")] = np.arange(len(lexical))
         k = 60.0
         return ((1 / (k + 1 + ranks_d) + 1 / (k + 1 + ranks_l)) / (2 / (k + 1))).astype(np.float32)
     return (config.DENSE_WEIGHT * dense + (1 - config.DENSE_WEIGHT) * lexical).astype(np.float32)

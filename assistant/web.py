@@ -40,10 +40,7 @@ from .feedback import FeedbackStore  # noqa: E402
 from .retrieval import LiveIndex, QuestionError, Retriever  # noqa: E402
 
 TITLE = "青岛数字问答"
-INTRO = (
-    "关于“数字青岛”建设的问题，这里只用公开报道的原文回答，每句都注明出处；"
-    "资料里没有的，会直接告诉你。"
-)
+INTRO = "关于“数字青岛”建设的问题，这里只用公开报道的原文回答，每句都注明出处；资料里没有的，会直接告诉你。"
 
 #: Shown as clickable examples; each is answered by the committed corpus (see tests/test_web.py).
 EXAMPLES = (
@@ -172,7 +169,7 @@ def _citation_html(c: Citation) -> str:
     meta = " · ".join(_esc(x) for x in (f"《{c.title}》", c.section, c.source, c.date) if x)
     return (
         f'<details class="qa-cite"><summary><span class="qa-n">[{c.n}]</span> 《{_esc(c.title)}》'
-        f"{' · ' + where if where else ''} <span class=\"qa-hint\">（点击查看原文）</span></summary>"
+        f'{" · " + where if where else ""} <span class="qa-hint">（点击查看原文）</span></summary>'
         f'<div class="qa-passage">{_highlighted_passage(c)}</div>'
         f'<div class="qa-meta">出处：{meta}</div></details>'
     )
@@ -317,7 +314,9 @@ def build_app(index_dir: Path | str | None = None, store: FeedbackStore | None =
 
     private: dict[str, Any] = {"api_visibility": "private"}
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.HTML(f"<h1>{html.escape(TITLE)}</h1><p>{html.escape(INTRO)}</p>", elem_id="qa-header", padding=False)
+        gr.HTML(
+            f"<h1>{html.escape(TITLE)}</h1><p>{html.escape(INTRO)}</p>", elem_id="qa-header", padding=False
+        )
         chatbot = gr.Chatbot(
             elem_id="qa-chat",
             show_label=False,

@@ -87,8 +87,9 @@ def load_questions(files: Sequence[Path] = QUESTION_FILES) -> list[Question]:
     return out
 
 
-def retrieval_scores(encode: Callable[[list[str]], np.ndarray], passages: list[str],
-                     questions: list[Question]) -> dict[str, float]:
+def retrieval_scores(
+    encode: Callable[[list[str]], np.ndarray], passages: list[str], questions: list[Question]
+) -> dict[str, float]:
     """hit@1, hit@3 and MRR over questions whose answer occurs in some passage."""
     pvec = encode(passages)
     qvec = encode([q.text for q in questions])
@@ -113,8 +114,11 @@ def blas_kernel() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown"
-    info = [f"{i.get('internal_api')} {i.get('architecture')} x{i.get('num_threads')}"
-            for i in threadpool_info() if i.get("user_api") == "blas"]
+    info = [
+        f"{i.get('internal_api')} {i.get('architecture')} x{i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
     env = os.environ.get("OPENBLAS_CORETYPE")
     return ", ".join(info) + (f" (OPENBLAS_CORETYPE={env})" if env else "")
 
@@ -204,8 +208,10 @@ def main() -> int:
     print("| model | hit@1 | hit@3 | MRR | query ms | batch chars/s | load s |")
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {LABELS[name]} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['MRR']:.3f} | "
-              f"{r['query_ms']:.3f} | {r['chars_per_s']:,.0f} | {r['load_s']:.2f} |")
+        print(
+            f"| {LABELS[name]} | {r['hit@1']:.3f} | {r['hit@3']:.3f} | {r['MRR']:.3f} | "
+            f"{r['query_ms']:.3f} | {r['chars_per_s']:,.0f} | {r['load_s']:.2f} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0

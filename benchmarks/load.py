@@ -68,8 +68,13 @@ def start_server(index: Path, data: Path, log: Path, timeout: float = 120.0) -> 
     import httpx
 
     port = free_port()
-    env = dict(os.environ, ASSISTANT_DATA=str(data), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        ASSISTANT_DATA=str(data),
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
     cmd = assistant_command() + ["serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index)]
     out = log.open("w")
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
@@ -168,8 +173,16 @@ class AskError(Exception):
     pass
 
 
-async def resident(i: int, client, base: str, questions: list[str], deadline: float, think: bool,
-                   result: PhaseResult, seed: int) -> None:
+async def resident(
+    i: int,
+    client,
+    base: str,
+    questions: list[str],
+    deadline: float,
+    think: bool,
+    result: PhaseResult,
+    seed: int,
+) -> None:
     rng = random.Random(seed * 1000 + i)
     previous: tuple[str, str] | None = None
     if think:  # residents arrive spread over the first think time, not all at once
@@ -194,8 +207,16 @@ async def resident(i: int, client, base: str, questions: list[str], deadline: fl
             await asyncio.sleep(max(0.0, min(pause, deadline - time.monotonic())))
 
 
-async def run_phase(name: str, base: str, questions: list[str], residents: int, seconds: float,
-                    think: bool, server_pid: int, seed: int) -> PhaseResult:
+async def run_phase(
+    name: str,
+    base: str,
+    questions: list[str],
+    residents: int,
+    seconds: float,
+    think: bool,
+    server_pid: int,
+    seed: int,
+) -> PhaseResult:
     import httpx
 
     result = PhaseResult(name)
@@ -203,7 +224,9 @@ async def run_phase(name: str, base: str, questions: list[str], residents: int, 
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
         cpu0, scpu0, t0 = own_cpu_seconds(), cpu_seconds(server_pid), time.perf_counter()
         deadline = time.monotonic() + seconds
-        tasks = [resident(i, client, base, questions, deadline, think, result, seed) for i in range(residents)]
+        tasks = [
+            resident(i, client, base, questions, deadline, think, result, seed) for i in range(residents)
+        ]
 
         async def sample_rss() -> None:
             while time.monotonic() < deadline:
@@ -265,8 +288,11 @@ def describe(r: PhaseResult, residents: int, think: bool) -> dict:
 
 
 def format_rows(rows: list[dict]) -> str:
-    lines = ["| phase | residents | think | s | served | errors | req/s | p50 ms | p95 ms | max ms "
-             "| generator CPU | server CPU |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| phase | residents | think | s | served | errors | req/s | p50 ms | p95 ms | max ms "
+        "| generator CPU | server CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['phase']} | {r['residents']} | {r['think_time']} | {r['seconds']:.1f} | {r['served']:,} "
@@ -281,15 +307,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--residents", type=int, default=50, help="concurrent closed-loop residents")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of the think-time phase (max 600)")
-    p.add_argument("--saturation", type=float, default=25.0, help="seconds of the no-think phase (0: skip; max 120)")
+    p.add_argument(
+        "--saturation", type=float, default=25.0, help="seconds of the no-think phase (0: skip; max 120)"
+    )
     p.add_argument("--index", default=str(ROOT / "index"), help="index to serve (copied first)")
     p.add_argument("--seed", type=int, default=8)
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--url", help="drive an already running server on loopback instead (needs --pid)")
     p.add_argument("--pid", type=int, help="process id of the --url server (for RSS and CPU)")
     args = p.parse_args(argv)
-    if args.url and (not args.pid or not re.match(r"http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+/$",
-                                                     args.url)):
+    if args.url and (
+        not args.pid or not re.match(r"http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+/$", args.url)
+    ):
         p.error("--url must be http://127.x.x.x:PORT/ (loopback only, trailing slash) and needs --pid")
     args.duration = min(max(args.duration, 1.0), 600.0)
     args.saturation = min(max(args.saturation, 0.0), 120.0)
@@ -297,10 +326,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant import config
 
-    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
-    queue = ("the --url server's own" if args.url else
-             f"default_concurrency_limit={config.WEB_CONCURRENCY}, max_size={config.WEB_QUEUE_SIZE}")
+    questions = [
+        json.loads(line)["question"]
+        for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    queue = (
+        "the --url server's own"
+        if args.url
+        else f"default_concurrency_limit={config.WEB_CONCURRENCY}, max_size={config.WEB_QUEUE_SIZE}"
+    )
     print(f"machine: {os.cpu_count()} CPUs; Gradio queue: {queue}; {len(questions)} questions", flush=True)
     with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
         tmp_path = Path(tmp)
@@ -317,20 +352,40 @@ def main(argv: list[str] | None = None) -> int:
             rss_start = rss_bytes(proc.pid)
             warm_errors = asyncio.run(warm_up(base, questions))
             rss_before = rss_bytes(proc.pid)
-            print(f"server {base} up in {startup_s:.1f} s (pid {proc.pid}); RSS at start "
-                  f"{rss_start / 1e6:.1f} MB, after 20 warm-up questions {rss_before / 1e6:.1f} MB "
-                  f"(warm-up errors: {warm_errors})", flush=True)
+            print(
+                f"server {base} up in {startup_s:.1f} s (pid {proc.pid}); RSS at start "
+                f"{rss_start / 1e6:.1f} MB, after 20 warm-up questions {rss_before / 1e6:.1f} MB "
+                f"(warm-up errors: {warm_errors})",
+                flush=True,
+            )
             rows = []
-            print(f"closed loop: {args.residents} residents, think 1-3 s, {args.duration:.0f} s …", flush=True)
-            r = asyncio.run(run_phase("closed loop", base, questions, args.residents, args.duration, True,
-                                      proc.pid, args.seed))
+            print(
+                f"closed loop: {args.residents} residents, think 1-3 s, {args.duration:.0f} s …", flush=True
+            )
+            r = asyncio.run(
+                run_phase(
+                    "closed loop", base, questions, args.residents, args.duration, True, proc.pid, args.seed
+                )
+            )
             rows.append(describe(r, args.residents, True))
             rss_mid = rss_bytes(proc.pid)
             if args.saturation:
-                print(f"saturation: {args.residents} residents, no think time, {args.saturation:.0f} s …",
-                      flush=True)
-                r = asyncio.run(run_phase("saturation", base, questions, args.residents, args.saturation,
-                                          False, proc.pid, args.seed + 1))
+                print(
+                    f"saturation: {args.residents} residents, no think time, {args.saturation:.0f} s …",
+                    flush=True,
+                )
+                r = asyncio.run(
+                    run_phase(
+                        "saturation",
+                        base,
+                        questions,
+                        args.residents,
+                        args.saturation,
+                        False,
+                        proc.pid,
+                        args.seed + 1,
+                    )
+                )
                 rows.append(describe(r, args.residents, False))
             rss_after = rss_bytes(proc.pid)
         finally:
@@ -342,8 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for r in rows:
         print(f"server RSS MB every 5 s, {r['phase']}: {r['rss_mb_every_5s']}")
-    print(f"server RSS: before {rss_before / 1e6:.1f} MB (after warm-up), after closed loop "
-          f"{rss_mid / 1e6:.1f} MB, after all phases {rss_after / 1e6:.1f} MB: growth {growth:+.1f} %")
+    print(
+        f"server RSS: before {rss_before / 1e6:.1f} MB (after warm-up), after closed loop "
+        f"{rss_mid / 1e6:.1f} MB, after all phases {rss_after / 1e6:.1f} MB: growth {growth:+.1f} %"
+    )
     closed = rows[0]
     checks = [
         (sum(r["errors"] for r in rows) == 0, f"errors: {sum(r['errors'] for r in rows)} (0)"),
@@ -353,9 +410,20 @@ def main(argv: list[str] | None = None) -> int:
     for ok, text in checks:
         print(f"[{'met' if ok else 'MISSED'}] {text}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "rss_start": rss_start, "rss_before": rss_before,
-                                               "rss_mid": rss_mid, "rss_after": rss_after,
-                                               "startup_s": startup_s}, indent=1), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "rss_start": rss_start,
+                    "rss_before": rss_before,
+                    "rss_mid": rss_mid,
+                    "rss_after": rss_after,
+                    "startup_s": startup_s,
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
     return 0 if all(ok for ok, _ in checks) else 1
 
 

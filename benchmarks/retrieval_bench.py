@@ -31,7 +31,7 @@ def load_questions(paths):
     items = []
     for p in paths:
         if Path(p).is_file():
-            items += [json.loads(l) for l in Path(p).read_text(encoding="utf-8").splitlines() if l.strip()]
+            items += [json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()]
     return [i for i in items if i["answers"]]
 
 
@@ -64,7 +64,9 @@ def main() -> None:
                     config.DENSE_WEIGHT = weight
                 h1, h3, mrr = measure(retriever, items)
                 label = method if weight is None or method in ("dense", "bm25") else f"{method} {weight}"
-                print(f"{size:>5} {overlap:>7} {len(retriever.chunks):>6} {label:>10} {h1:>6.3f} {h3:>6.3f} {mrr:>6.3f}")
+                print(
+                    f"{size:>5} {overlap:>7} {len(retriever.chunks):>6} {label:>10} {h1:>6.3f} {h3:>6.3f} {mrr:>6.3f}"
+                )
     config.PIPELINE = base
 
 

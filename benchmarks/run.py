@@ -87,13 +87,17 @@ def _seed_material() -> tuple[list[str], list[str], list[str]]:
         sentences += [line[s:e] for s, e in split_sentences(line) if e - s >= 6]
     headings = [h.title for h in doc.headings if h.level >= 2]
     # Bare subtitle lines (no sentence punctuation) read like headings too.
-    headings += [ln.strip() for ln in text.split("\n")
-                 if 4 <= len(ln.strip()) <= 24 and not re.search(r"[。，,！？!?：:“”#►]", ln)]
+    headings += [
+        ln.strip()
+        for ln in text.split("\n")
+        if 4 <= len(ln.strip()) <= 24 and not re.search(r"[。，,！？!?：:“”#►]", ln)
+    ]
     return sentences, sorted(set(headings)), list(doc.questions)
 
 
 def _vary_numbers(sentence: str, rng: random.Random) -> str:
     """Replace each number by another of the same length (keeps the shape, varies the tokens)."""
+
     def repl(m: re.Match) -> str:
         digits = m.group()
         first = str(rng.randint(1, 9)) if len(digits) > 1 else str(rng.randint(0, 9))
@@ -130,8 +134,9 @@ def synthetic_document(i: int, material, rng: random.Random) -> str:
     return "".join(parts).rstrip("\n") + "\n"
 
 
-def make_corpus(target: Path, *, chunks: int | None = None, documents: int | None = None,
-                seed: int = 8) -> dict:
+def make_corpus(
+    target: Path, *, chunks: int | None = None, documents: int | None = None, seed: int = 8
+) -> dict:
     """Write the seed article plus synthetic documents to ``target``.
 
     ``chunks``: add documents until about that many chunks (estimated from characters);
@@ -189,8 +194,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def load_questions(limit: int | None = None) -> list[str]:
-    items = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    items = [
+        json.loads(line)["question"]
+        for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return items[:limit] if limit else items
 
 
@@ -215,8 +223,10 @@ def clear_caches(retriever) -> None:
     """Forget what the library remembers between questions (segmentations, word vectors)."""
     import assistant.index as index_module
 
-    for clear in (getattr(index_module, "clear_text_caches", None),
-                  getattr(retriever.encoder, "clear_cache", None)):
+    for clear in (
+        getattr(index_module, "clear_text_caches", None),
+        getattr(retriever.encoder, "clear_cache", None),
+    ):
         if clear is not None:
             clear()
 
@@ -301,15 +311,17 @@ def worker(args: argparse.Namespace) -> dict:
                 t = time.perf_counter()
                 answer(q, retriever=retriever)
                 cold_ms.append(1000 * (time.perf_counter() - t))
-        row.update({
-            "queries": len(new_ms),
-            "retrieve_p50_ms": percentile(search_ms, 50),
-            "retrieve_p95_ms": percentile(search_ms, 95),
-            "answer_p50_ms": percentile(new_ms, 50),
-            "answer_p95_ms": percentile(new_ms, 95),
-            "answer_cold_p50_ms": percentile(cold_ms, 50),
-            "answer_cold_p95_ms": percentile(cold_ms, 95),
-        })
+        row.update(
+            {
+                "queries": len(new_ms),
+                "retrieve_p50_ms": percentile(search_ms, 50),
+                "retrieve_p95_ms": percentile(search_ms, 95),
+                "answer_p50_ms": percentile(new_ms, 50),
+                "answer_p95_ms": percentile(new_ms, 95),
+                "answer_cold_p50_ms": percentile(cold_ms, 50),
+                "answer_cold_p95_ms": percentile(cold_ms, 95),
+            }
+        )
     row["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     row["blas"] = blas_info()
     return row
@@ -328,7 +340,10 @@ def cold_ask(index: Path, runs: int) -> dict:
         t = time.perf_counter()
         proc = subprocess.Popen(
             assistant_command() + ["ask", COLD_QUESTION, "--index", str(index)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tempfile.gettempdir(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tempfile.gettempdir(),
         )
         _, err = proc.communicate()
         wall = time.perf_counter() - t
@@ -340,8 +355,21 @@ def cold_ask(index: Path, runs: int) -> dict:
 
 def run_worker(label: str, kind: str, n: int, args: argparse.Namespace, tmp_root: Path) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"bench-{label}-", dir=tmp_root))
-    cmd = [sys.executable, __file__, "--worker", "--kind", kind, "--n", str(n), "--label", label,
-           "--workdir", str(work), "--passes", str(args.passes)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--kind",
+        kind,
+        "--n",
+        str(n),
+        "--label",
+        label,
+        "--workdir",
+        str(work),
+        "--passes",
+        str(args.passes),
+    ]
     if args.questions:
         cmd += ["--questions", str(args.questions)]
     if kind == "docs":
@@ -361,8 +389,12 @@ def run_worker(label: str, kind: str, n: int, args: argparse.Namespace, tmp_root
 
 def _ask_rss(index: Path) -> int:
     """Peak RSS of one ``assistant ask`` process (wait4 reports that child's own maximum)."""
-    proc = subprocess.Popen(assistant_command() + ["ask", COLD_QUESTION, "--index", str(index)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+    proc = subprocess.Popen(
+        assistant_command() + ["ask", COLD_QUESTION, "--index", str(index)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tempfile.gettempdir(),
+    )
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0
     return usage.ru_maxrss * 1024
@@ -376,19 +408,29 @@ def _mb(n: float) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    head = ("| corpus | docs | chunks | chars | full build s | chars/s | 1-file reindex s (% of full) "
-            "| retrieve p50/p95 ms | answer p50/p95 ms | answer cold-cache p50/p95 ms | peak RSS MB | index MB | ask cold s (RSS MB) |")
+    head = (
+        "| corpus | docs | chunks | chars | full build s | chars/s | 1-file reindex s (% of full) "
+        "| retrieve p50/p95 ms | answer p50/p95 ms | answer cold-cache p50/p95 ms | peak RSS MB | index MB | ask cold s (RSS MB) |"
+    )
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in rows:
         q = "retrieve_p50_ms" in r
         lines.append(
             f"| {r['label']} | {r['documents']:,} | {r['chunks']:,} | {r['chars']:,} | {r['build_s']:.2f} "
             f"| {r['chars_per_s']:,.0f} | {r['incr_s']:.2f} ({r['incr_pct']:.1f} %) "
-            + (f"| {r['retrieve_p50_ms']:.2f} / {r['retrieve_p95_ms']:.2f} "
-               f"| {r['answer_p50_ms']:.2f} / {r['answer_p95_ms']:.2f} "
-               f"| {r['answer_cold_p50_ms']:.2f} / {r['answer_cold_p95_ms']:.2f} " if q else "| – | – | – ")
+            + (
+                f"| {r['retrieve_p50_ms']:.2f} / {r['retrieve_p95_ms']:.2f} "
+                f"| {r['answer_p50_ms']:.2f} / {r['answer_p95_ms']:.2f} "
+                f"| {r['answer_cold_p50_ms']:.2f} / {r['answer_cold_p95_ms']:.2f} "
+                if q
+                else "| – | – | – "
+            )
             + f"| {_mb(r['peak_rss_bytes'])} | {_mb(r['index_bytes'])} "
-            + (f"| {r['cold_ask_s']:.2f} ({_mb(r['cold_ask_rss_bytes'])}) |" if "cold_ask_s" in r else "| – |")
+            + (
+                f"| {r['cold_ask_s']:.2f} ({_mb(r['cold_ask_rss_bytes'])}) |"
+                if "cold_ask_s" in r
+                else "| – |"
+            )
         )
     return "\n".join(lines)
 
@@ -402,11 +444,17 @@ def check_targets(rows: list[dict]) -> list[str]:
 
     if "bundled" in by and "answer_p95_ms" in by["bundled"]:
         v = by["bundled"]["answer_p95_ms"]
-        line(v <= TARGETS["answer_p95_bundled_ms"], f"answer() p95 on the bundled corpus: {v:.2f} ms (<= 10 ms)")
+        line(
+            v <= TARGETS["answer_p95_bundled_ms"],
+            f"answer() p95 on the bundled corpus: {v:.2f} ms (<= 10 ms)",
+        )
     big = [r for r in rows if "answer_p95_ms" in r and r["chunks"] >= 20_000]
     for r in big:
         v = r["answer_p95_ms"]
-        line(v <= TARGETS["answer_p95_30k_ms"], f"answer() p95 at {r['chunks']:,} chunks: {v:.2f} ms (<= 50 ms)")
+        line(
+            v <= TARGETS["answer_p95_30k_ms"],
+            f"answer() p95 at {r['chunks']:,} chunks: {v:.2f} ms (<= 50 ms)",
+        )
     for r in rows:
         if r["chars"] >= 500_000:
             v = r["chars_per_s"]
@@ -417,9 +465,11 @@ def check_targets(rows: list[dict]) -> list[str]:
     for r in rows:
         if r["label"].endswith("docs"):
             v = r["incr_pct"]
-            line(v <= TARGETS["incremental_pct_1000_docs"],
-                 f"one-file reindex at {r['documents']:,} docs: {r['incr_s']:.2f} s = {v:.1f} % of "
-                 f"{r['build_s']:.1f} s (<= 5 %)")
+            line(
+                v <= TARGETS["incremental_pct_1000_docs"],
+                f"one-file reindex at {r['documents']:,} docs: {r['incr_s']:.2f} s = {v:.1f} % of "
+                f"{r['build_s']:.1f} s (<= 5 %)",
+            )
     return out
 
 
@@ -432,8 +482,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
-           if k in os.environ}
+    env = {
+        k: os.environ[k]
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
+        if k in os.environ
+    }
     return f"{os.cpu_count()} CPUs ({model}), Python {sys.version.split()[0]}, env {env or '{}'}"
 
 
@@ -475,8 +528,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(run_worker(label, kind, n, args, Path(tmp)))
     blas = rows[0]["blas"] if rows else []
     for b in blas:
-        print(f"BLAS: {b.get('internal_api')} {b.get('version')} kernel={b.get('architecture')} "
-              f"threads={b.get('num_threads')} ({Path(str(b.get('filepath'))).name})")
+        print(
+            f"BLAS: {b.get('internal_api')} {b.get('version')} kernel={b.get('architecture')} "
+            f"threads={b.get('num_threads')} ({Path(str(b.get('filepath'))).name})"
+        )
     print()
     print(format_table(rows))
     print()

@@ -28,9 +28,27 @@ def test_benchmark_runs_at_the_smallest_size(tmp_path):
     out = tmp_path / "rows.json"
     index_before = sorted((p.name, p.stat().st_mtime_ns) for p in (PROJECT / "index").rglob("*"))
     proc = subprocess.run(
-        [sys.executable, str(PROJECT / "benchmarks" / "run.py"), "--sizes", "30", "--docs", "3", "--no-bundled",
-         "--cold-runs", "1", "--passes", "1", "--questions", "8", "--json", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            str(PROJECT / "benchmarks" / "run.py"),
+            "--sizes",
+            "30",
+            "--docs",
+            "3",
+            "--no-bundled",
+            "--cold-runs",
+            "1",
+            "--passes",
+            "1",
+            "--questions",
+            "8",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "BLAS:" in proc.stdout and "kernel=" in proc.stdout
@@ -40,8 +58,15 @@ def test_benchmark_runs_at_the_smallest_size(tmp_path):
     small, docs = rows
     assert small["chunks"] >= 30 and small["documents"] >= 2
     assert small["incr_embedded_chunks"] > 0 and small["incr_reused_documents"] == small["documents"] - 1
-    for key in ("retrieve_p95_ms", "answer_p95_ms", "answer_cold_p95_ms", "cold_ask_s", "peak_rss_bytes",
-                "index_bytes", "chars_per_s"):
+    for key in (
+        "retrieve_p95_ms",
+        "answer_p95_ms",
+        "answer_cold_p95_ms",
+        "cold_ask_s",
+        "peak_rss_bytes",
+        "index_bytes",
+        "chars_per_s",
+    ):
         assert small[key] > 0, key
     assert docs["documents"] == 3 and docs["incr_reused_documents"] == 2
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (PROJECT / "index").rglob("*")) == index_before
@@ -50,9 +75,22 @@ def test_benchmark_runs_at_the_smallest_size(tmp_path):
 def test_load_script_drives_a_live_server(tmp_path):
     out = tmp_path / "load.json"
     proc = subprocess.run(
-        [sys.executable, str(PROJECT / "benchmarks" / "load.py"), "--residents", "3", "--duration", "2",
-         "--saturation", "1", "--json", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            str(PROJECT / "benchmarks" / "load.py"),
+            "--residents",
+            "3",
+            "--duration",
+            "2",
+            "--saturation",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert "| closed loop |" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
@@ -77,14 +115,22 @@ def test_t2s_shortcut_equals_opencc():
     reference = OpenCC("t2s")
     s2t = OpenCC("s2t")
     lines = [line for line in _article().splitlines() if line.strip()]
-    samples = lines + [s2t.convert(line) for line in lines[:20]] + ["沈默的沈先生", "反覆", "瞭解", "乾隆", "後來", ""]
+    samples = (
+        lines
+        + [s2t.convert(line) for line in lines[:20]]
+        + ["沈默的沈先生", "反覆", "瞭解", "乾隆", "後來", ""]
+    )
     keys = sorted({k for group in reference._dict_chain_data for _, _, m in group for k in m})
     phrases = [k for k in keys if len(k) > 1]
     pool = sorted({c for k in keys for c in k}) + list("，。 \n“”（）ab12青岛数字")
     rng = random.Random(7)
     for _ in range(2000):
-        samples.append("".join(rng.choice(phrases) if rng.random() < 0.2 else rng.choice(pool)
-                               for _ in range(rng.randint(1, 30))))
+        samples.append(
+            "".join(
+                rng.choice(phrases) if rng.random() < 0.2 else rng.choice(pool)
+                for _ in range(rng.randint(1, 30))
+            )
+        )
     for text in samples:
         assert _t2s(text) == reference.convert(text), text
 
@@ -96,7 +142,9 @@ def test_top_k_equals_stable_argsort():
     for trial in range(400):
         n = int(rng.integers(1, 6000))
         k = min(n, int(rng.integers(1, 12)))
-        scores = (rng.integers(0, 5, n) / 4).astype(np.float32) if trial % 2 else rng.random(n).astype(np.float32)
+        scores = (
+            (rng.integers(0, 5, n) / 4).astype(np.float32) if trial % 2 else rng.random(n).astype(np.float32)
+        )
         assert np.array_equal(_top_k(scores, k), np.argsort(-scores, kind="stable")[:k])
 
 
@@ -181,8 +229,9 @@ def test_encoder_cache_gives_the_uncached_rows():
     encoder = load_encoder()
     if not hasattr(encoder, "_encode"):
         pytest.skip("not the static fast path")
-    words = ["青岛", "数据中心", "覆盖率", "青岛", "", "metro", "地铁6号线开通"] + [line for line in
-                                                                        _article().splitlines()[:30]]
+    words = ["青岛", "数据中心", "覆盖率", "青岛", "", "metro", "地铁6号线开通"] + [
+        line for line in _article().splitlines()[:30]
+    ]
     encoder.clear_cache()
     first = encoder.encode(words)
     again = encoder.encode(list(reversed(words)))[::-1]

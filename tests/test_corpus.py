@@ -169,33 +169,48 @@ def make_pdf(pages: list[list[str]], info: dict[str, str] | None = None, to_unic
     def name(n: str) -> NameObject:
         return NameObject(n)
 
-    cid_font = DictionaryObject({
-        name("/Type"): name("/Font"),
-        name("/Subtype"): name("/CIDFontType2"),
-        name("/BaseFont"): name("/NotoSansCJKsc-Regular"),
-        name("/CIDSystemInfo"): DictionaryObject({
-            name("/Registry"): TextStringObject("Adobe"),
-            name("/Ordering"): TextStringObject("Identity"),
-            name("/Supplement"): NumberObject(0),
-        }),
-        name("/DW"): NumberObject(1000),
-    })
-    font = DictionaryObject({
-        name("/Type"): name("/Font"),
-        name("/Subtype"): name("/Type0"),
-        name("/BaseFont"): name("/NotoSansCJKsc-Regular"),
-        name("/Encoding"): name("/Identity-H"),
-        name("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
-    })
+    cid_font = DictionaryObject(
+        {
+            name("/Type"): name("/Font"),
+            name("/Subtype"): name("/CIDFontType2"),
+            name("/BaseFont"): name("/NotoSansCJKsc-Regular"),
+            name("/CIDSystemInfo"): DictionaryObject(
+                {
+                    name("/Registry"): TextStringObject("Adobe"),
+                    name("/Ordering"): TextStringObject("Identity"),
+                    name("/Supplement"): NumberObject(0),
+                }
+            ),
+            name("/DW"): NumberObject(1000),
+        }
+    )
+    font = DictionaryObject(
+        {
+            name("/Type"): name("/Font"),
+            name("/Subtype"): name("/Type0"),
+            name("/BaseFont"): name("/NotoSansCJKsc-Regular"),
+            name("/Encoding"): name("/Identity-H"),
+            name("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+        }
+    )
     if to_unicode:
         cmap = [
-            "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
             "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-            "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
-            "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange",
+            "/CMapName /Adobe-Identity-UCS def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            "<0000> <FFFF>",
+            "endcodespacerange",
             f"{len(chars)} beginbfchar",
             *(f"<{code[ch]:04X}> <{ord(ch):04X}>" for ch in chars),
-            "endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end",
+            "endbfchar",
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
         ]
         font[name("/ToUnicode")] = stream("\n".join(cmap))
     resources = DictionaryObject({name("/Font"): DictionaryObject({name("/F1"): writer._add_object(font)})})
@@ -304,7 +319,11 @@ def test_same_name_in_two_formats_keeps_both_documents(tmp_path):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, cwd=PROJECT, check=False
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=False,
     )
 
 
@@ -345,14 +364,19 @@ def test_reindex_names_every_skipped_file_and_builds_from_the_rest(tmp_path):
     assert run.returncode == 0, run.stderr
     lines = run.stderr.splitlines()
     for name, (_, reason) in bad.items():
-        assert any(line.startswith(f"skipped {corpus / name}: ") and reason in line for line in lines), (name, lines)
+        assert any(line.startswith(f"skipped {corpus / name}: ") and reason in line for line in lines), (
+            name,
+            lines,
+        )
     assert f"skipped {len(bad)} files" in run.stdout and "4 documents" in run.stdout
     retriever = Retriever.load(index)
     assert set(retriever.documents) == {"article", "gbk", "notice", "notice.pdf"}
     live = current_version_dir(index)
 
     # A strict run over the same bad files fails and leaves the live version alone.
-    assert run_cli("reindex", "-q", "--strict", "--corpus", str(corpus), "--index", str(index)).returncode != 0
+    assert (
+        run_cli("reindex", "-q", "--strict", "--corpus", str(corpus), "--index", str(index)).returncode != 0
+    )
     assert current_version_dir(index) == live
 
     stats = run_cli("stats", "--json", "--index", str(index))

@@ -71,22 +71,28 @@ def test_empty_emoji_and_huge_inputs_do_not_crash(encoder):
 
 
 def test_related_chinese_sentences_score_higher(encoder):
-    query, related, unrelated = encoder.encode([
-        "青岛地铁有多少条线路？",
-        "青岛市轨道交通已开通运营多条地铁线路。",
-        "医疗商业核保业务在包头成功复用。",
-    ])
+    query, related, unrelated = encoder.encode(
+        [
+            "青岛地铁有多少条线路？",
+            "青岛市轨道交通已开通运营多条地铁线路。",
+            "医疗商业核保业务在包头成功复用。",
+        ]
+    )
     assert cos(query, related) > cos(query, unrelated)
-    a, b, c = encoder.encode(["数据要素市场化配置改革", "推进公共数据运营和数据交易", "海边的天气很好适合游泳"])
+    a, b, c = encoder.encode(
+        ["数据要素市场化配置改革", "推进公共数据运营和数据交易", "海边的天气很好适合游泳"]
+    )
     assert cos(a, b) > cos(a, c)
 
 
 def test_english_question_is_closer_to_its_chinese_counterpart(encoder):
-    english, chinese, unrelated = encoder.encode([
-        "How many data centers has Qingdao built?",
-        "青岛布局了多少个数据中心？",
-        "今年夏天海水浴场游客很多。",
-    ])
+    english, chinese, unrelated = encoder.encode(
+        [
+            "How many data centers has Qingdao built?",
+            "青岛布局了多少个数据中心？",
+            "今年夏天海水浴场游客很多。",
+        ]
+    )
     assert cos(english, chinese) > cos(english, unrelated)
 
 

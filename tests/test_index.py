@@ -94,7 +94,17 @@ def test_kill_at_any_stage_keeps_old_index(built, tmp_path, stage):
     marker = tmp_path / "paused"
     env = os.environ | {"ASSISTANT_TEST_PAUSE_AT": stage, "ASSISTANT_TEST_PAUSE_MARKER": str(marker)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "reindex", "-q", "--corpus", str(corpus), "--index", str(index)],
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "reindex",
+            "-q",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+        ],
         env=env,
     )
     deadline = time.time() + 60

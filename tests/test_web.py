@@ -170,8 +170,20 @@ def test_rendering_escapes_question_and_corpus_text():
     passage = "前文<b>粗</b>。引用句<script>x()</script>。后文"
     quote = "引用句<script>x()</script>。"
     at = 100 + passage.index(quote)
-    c = Citation(1, "d", "标题<i>", "章节", "2024-08", "来源", quote, passage,
-                 at, at + len(quote), 100, 100 + len(passage))
+    c = Citation(
+        1,
+        "d",
+        "标题<i>",
+        "章节",
+        "2024-08",
+        "来源",
+        quote,
+        passage,
+        at,
+        at + len(quote),
+        100,
+        100 + len(passage),
+    )
     a = Answer("问<img>", "根据资料：\n\n> q [1]\n\n出处：\n[1] 《标题》", (c,), False, 0.9)
     out = render_answer(a)
     assert "<script>" not in out and "<b>" not in out and "<i>" not in out
@@ -199,7 +211,9 @@ def test_history_shapes_are_converted_to_turns():
     assert turns_from_history([["问", "答"]]) == [turn]
     assert turns_from_history([["问", {"text": "答", "refused": False}]]) == [turn]
     assert turns_from_history([{"question": "问", "answer": "答"}]) == [turn]
-    assert turns_from_history([{"role": "user", "content": "问"}, {"role": "assistant", "content": "答"}]) == [turn]
+    assert turns_from_history(
+        [{"role": "user", "content": "问"}, {"role": "assistant", "content": "答"}]
+    ) == [turn]
     with pytest.raises(QuestionError):
         turns_from_history([42])
 

@@ -64,8 +64,11 @@ def weights_digest(model_dir: Path) -> str:
     One weight file: its own sha256 (so the name can be checked with ``sha256sum``).  Several:
     the sha256 of their sorted relative paths and digests.  Nothing else (README, configs) counts.
     """
-    files = sorted(p for p in model_dir.rglob("*")
-                   if p.is_file() and p.suffix in _WEIGHT_SUFFIXES and ".cache" not in p.parts)
+    files = sorted(
+        p
+        for p in model_dir.rglob("*")
+        if p.is_file() and p.suffix in _WEIGHT_SUFFIXES and ".cache" not in p.parts
+    )
     if not files:
         raise FileNotFoundError(f"no weight file under {model_dir}")
     if len(files) == 1:
@@ -181,8 +184,10 @@ class SentenceTransformerEncoder:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(model, device="cpu")
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(get_dim())
         if model_dir is None:
             model_dir = _hub_snapshot_dir(model)
@@ -195,8 +200,9 @@ class SentenceTransformerEncoder:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(texts, show_progress_bar=show_progress, convert_to_numpy=True,
-                                  normalize_embeddings=True)
+        vecs = self._model.encode(
+            texts, show_progress_bar=show_progress, convert_to_numpy=True, normalize_embeddings=True
+        )
         vecs = np.nan_to_num(np.asarray(vecs, dtype=np.float32))
         # transformers embed even "" (their [CLS]/[SEP]); keep the contract: no text, no vector
         blank = np.fromiter((not t.strip() for t in texts), dtype=bool, count=len(texts))
@@ -265,7 +271,8 @@ def open_encoder(model: str) -> Encoder:
     if model_dir is None and model == str(config.BUNDLED_MODEL_DIR):
         raise FileNotFoundError(
             f"bundled model missing at {model}; rebuild it with "
-            "`python -m assistant.embedding.distill --out assistant/models/zh-use-static`")
+            "`python -m assistant.embedding.distill --out assistant/models/zh-use-static`"
+        )
     logger.debug("loading %s with sentence-transformers", model)
     return SentenceTransformerEncoder(model, model_dir, name)
 

