@@ -90,7 +90,7 @@ CONTEXT_CHARS = 200
 #: Two words count as synonyms when the model's vectors are at least this similar.
 SYNONYM_SIM = 0.6
 #: Answers whose confidence falls below this are refused.
-REFUSE_BELOW = 0.5
+REFUSE_BELOW = 0.47
 
 # Web app (``assistant serve``).
 #: Loopback by default: serving other machines is a deliberate ``--host 0.0.0.0``.
