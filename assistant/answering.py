@@ -155,7 +155,7 @@ _PRONOUN = re.compile(r"它|他们|他|她|这个|该|其|此|\b(it|its|they|the
 _GENERIC = frozenset(
     "青岛 青岛市 我市 数字 问题 资料 文章 报道 目前 现在 请问 一下 介绍 情况 有关 关于 方面 主要 "
     # Words about the article itself, which no sentence of it states.
-    "文中 文末 本文 全文 原文 读者 作者 "
+    "文中 文末 本文 全文 原文 读者 作者 article page text photo photos story "
     "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
     # English function words and question words carry no topic.
     "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
@@ -391,7 +391,9 @@ class _Coverage:
     partial: list[str] = field(default_factory=list)
 
 
-def _credits(terms: list[str], text: str, encoder, vocab: _Vocabulary) -> dict[str, float]:
+def _credits(
+    terms: list[str], text: str, encoder, vocab: _Vocabulary, synonym_sim: float | None = None
+) -> dict[str, float]:
     """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
 
     A term counts in full when written in the text or when the model's word vectors call
@@ -409,7 +411,7 @@ def _credits(terms: list[str], text: str, encoder, vocab: _Vocabulary) -> dict[s
     if words:
         sims = encoder.encode(soft) @ encoder.encode(words).T
         for t, row in zip(soft, sims):
-            if row.max() >= config.SYNONYM_SIM:
+            if row.max() >= (synonym_sim or config.SYNONYM_SIM):
                 credit[t] = 1.0
             elif _CJK.match(t) and any(ch in w for w in words for ch in t):
                 credit[t] = 0.5
@@ -609,10 +611,16 @@ def answer(
         cov = _Coverage(0.0, terms)
     unknown_places = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
     focus = _english_focus(terms, labels) if english else _focus_term(text, terms)
-    # The thing asked about must be there: a noun in full (票价 is not covered by 订票),
-    # other words at least in part; a word jieba only guessed is no reliable focus.
+    # The thing asked about must be there: a noun written or a close synonym (票价 is not
+    # covered by 订票), other words at least in part; a word jieba only guessed is no
+    # reliable focus.
     noun = focus is not None and not english and vocab.is_noun(focus)
     absent = focus is not None and (focus in cov.missing or (noun and focus in cov.partial))
+    if noun and not absent and best is not None:
+        strict = _credits(
+            [focus], _context(best, retriever), retriever.encoder, vocab, config.FOCUS_SYNONYM_SIM
+        )
+        absent = strict.get(focus, 0.0) < 1.0
     if absent and (english or focus in vocab.freq) and (kind != "date" or noun):
         unknown_places.append(focus)
     unit = _asked_unit(text)

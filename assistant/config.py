@@ -89,6 +89,8 @@ MIN_QUOTE_CHARS = 15
 CONTEXT_CHARS = 200
 #: Two words count as synonyms when the model's vectors are at least this similar.
 SYNONYM_SIM = 0.6
+#: The noun a question asks about ("票价" in "票价多少钱") needs a closer synonym than other words.
+FOCUS_SYNONYM_SIM = 0.75
 #: Answers whose confidence falls below this are refused.
 REFUSE_BELOW = 0.47
 
