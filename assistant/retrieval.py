@@ -39,11 +39,12 @@ class QuestionError(ValueError):
 def clean_question(question: str) -> tuple[str, bool]:
     """The question stripped and cut to ``MAX_QUESTION_CHARS``; the flag says it was cut."""
     if not isinstance(question, str):
-        raise QuestionError("the question must be text")
+        raise QuestionError("问题必须是文字 (the question must be text)")
     text = " ".join(question.split())
     if not text:
         raise QuestionError(
-            "the question is empty: please type a question, e.g. 青岛地铁6号线是什么时候开通的？"
+            "问题为空，请输入一个问题，例如：青岛地铁6号线是什么时候开通的？"
+            " (the question is empty: please type a question)"
         )
     if len(text) > config.MAX_QUESTION_CHARS:
         return text[: config.MAX_QUESTION_CHARS], True

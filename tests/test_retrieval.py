@@ -75,3 +75,26 @@ def test_other_model_is_reported(index_copy, monkeypatch):
 def test_missing_index_is_reported(tmp_path):
     with pytest.raises(StaleIndexError, match="reindex"):
         Retriever.load(tmp_path)
+
+
+def test_cli_search_text_and_json(index_copy):
+    import subprocess
+    import sys
+
+    base = [
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "search",
+        "行政村5G覆盖率",
+        "-k",
+        "2",
+        "--index",
+        str(index_copy),
+    ]
+    text = subprocess.run(base, capture_output=True, text=True, check=True).stdout
+    assert text.startswith("[1] score ") and "95.15%" in text
+    rows = json.loads(subprocess.run(base + ["--json"], capture_output=True, text=True, check=True).stdout)
+    assert (
+        len(rows) == 2 and {"text", "score", "doc_id", "title", "section", "start", "end"} <= rows[0].keys()
+    )
