@@ -506,7 +506,7 @@ def _fact_pattern(question: str, kind: str) -> re.Pattern | None:
     """What a sentence must hold to answer this kind of question (None: anything)."""
     unit = _asked_unit(question)
     if kind == "number" and unit:
-        return re.compile(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit))
+        return _quantity_pattern(unit)
     if kind == "number" and _PERCENT_ASK.search(question):
         return re.compile(r"\d%|百分之|成")
     return _KINDS[kind][1] if kind in _KINDS else None
@@ -605,11 +605,10 @@ def answer(
 
     # Refusal signals: term coverage by the best passage, places the sources never
     # name, and a measured quantity (公里, 元, 辆…) that no candidate sentence holds.
-    if best is not None:
-        cov = _coverage(terms, _context(best, retriever), retriever.encoder, vocab)
-    else:
-        cov = _Coverage(0.0, terms)
-    unknown_places = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
+    context = _context(best, retriever) if best is not None else ""
+    cov = _coverage(terms, context, retriever.encoder, vocab) if best is not None else _Coverage(0.0, terms)
+    # Terms whose absence alone means the sources cannot answer: unknown places, the focus.
+    absent_terms = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
     focus = _english_focus(terms, labels) if english else _focus_term(text, terms)
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
@@ -617,14 +616,12 @@ def answer(
     noun = focus is not None and not english and vocab.is_noun(focus)
     absent = focus is not None and (focus in cov.missing or (noun and focus in cov.partial))
     if noun and not absent and best is not None:
-        strict = _credits(
-            [focus], _context(best, retriever), retriever.encoder, vocab, config.FOCUS_SYNONYM_SIM
-        )
+        strict = _credits([focus], context, retriever.encoder, vocab, config.FOCUS_SYNONYM_SIM)
         absent = strict.get(focus, 0.0) < 1.0
     if absent and (english or focus in vocab.freq) and (kind != "date" or noun):
-        unknown_places.append(focus)
+        absent_terms.append(focus)
     unit = _asked_unit(text)
-    unit_ok = unit is None or any(_has_quantity(c.text, unit) for c in cands[:3])
+    unit_ok = unit is None or any(_quantity_pattern(unit).search(c.text) for c in cands[:3])
     # A when-question needs a date among the best sentences, a how-many one a number.
     needed = _KINDS[kind][1] if kind in ("date", "number") else None
     fact_ok = needed is None or any(needed.search(c.text) for c in cands[:3])
@@ -634,13 +631,13 @@ def answer(
         pair = retriever.encoder.encode([" ".join(terms), best.passage.text])
         dense = max(dense, float(pair[0] @ pair[1]))
     confidence = _confidence(cov.ratio, dense, best.score if best else 0.0) if terms else 0.0
-    if unknown_places or not unit_ok or not fact_ok:
+    if absent_terms or not unit_ok or not fact_ok:
         confidence = min(confidence, config.REFUSE_BELOW / 2)
     refused = best is None or confidence < config.REFUSE_BELOW
 
     version = retriever.version
     if refused:
-        missing = [labels.get(t, t) for t in dict.fromkeys(unknown_places + cov.missing)]
+        missing = [labels.get(t, t) for t in dict.fromkeys(absent_terms + cov.missing)]
         if not unit_ok:
             missing.append(unit)
         suggestions = _suggestions(retriever, passages)
@@ -707,5 +704,6 @@ def _asked_unit(question: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _has_quantity(sentence: str, unit: str) -> bool:
-    return re.search(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit), sentence) is not None
+def _quantity_pattern(unit: str) -> re.Pattern:
+    """A number (digits or Chinese numerals) followed by ``unit``: "50公里", "七十多万人"."""
+    return re.compile(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit))

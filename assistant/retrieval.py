@@ -164,13 +164,14 @@ class Retriever:
         from .embedding import load_encoder, load_lexicon
 
         data = load_index(Path(index_dir or config.index_dir()), config.model_override())
-        encoder = load_encoder(model_location(data.manifest["model"]["spec"]))
+        location = model_location(data.manifest["model"]["spec"])
+        encoder = load_encoder(location)
         if encoder.name != data.manifest["model"]["name"]:
             raise StaleIndexError(
                 f"index was built with model {data.manifest['model']['name']} but the model files "
                 f"on disk are now {encoder.name}: run `assistant reindex`"
             )
-        return cls(data, encoder, load_lexicon(model_location(data.manifest["model"]["spec"])))
+        return cls(data, encoder, load_lexicon(location))
 
     @property
     def documents(self) -> dict[str, Document]:
