@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,6 +270,17 @@ _READERS = {
 # --------------------------------------------------------------------------- loading
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; a file over the size limit is refused before it is read."""
+    try:
+        size = path.stat().st_size
+        if size > config.MAX_FILE_BYTES:
+            raise CorpusFileError(path, f"too large: {size:,} bytes (limit {config.MAX_FILE_BYTES:,})")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorpusFileError(path, f"unreadable: {exc.strerror or exc}") from exc
+
+
 def read_document(path: Path, doc_id: str | None = None, data: bytes | None = None) -> Document:
     """Read one file; raises ``CorpusFileError`` naming the problem."""
     path = Path(path)
@@ -276,9 +288,7 @@ def read_document(path: Path, doc_id: str | None = None, data: bytes | None = No
     if suffix not in _READERS:
         raise CorpusFileError(path, f"unsupported file type {suffix or '(none)'}")
     if data is None:
-        data = path.read_bytes()
-    if len(data) > config.MAX_FILE_BYTES:
-        raise CorpusFileError(path, f"too large: {len(data):,} bytes (limit {config.MAX_FILE_BYTES:,})")
+        data = _read_bytes(path)
     if not data.strip():
         raise CorpusFileError(path, "empty file")
     meta, body = _READERS[suffix](path, data)
@@ -320,11 +330,19 @@ def doc_id_for(path: Path, corpus_dir: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
-def load_corpus(corpus_dir: Path | None = None) -> tuple[list[Document], list[SkippedFile]]:
+#: ``reuse(path, doc_id, sha256_of_bytes)``: a ``Document`` already read from these exact bytes.
+Reuse = Callable[[Path, str, str], "Document | None"]
+
+
+def load_corpus(
+    corpus_dir: Path | None = None, reuse: Reuse | None = None
+) -> tuple[list[Document], list[SkippedFile]]:
     """Every readable document, plus every skipped file with its reason.
 
     A bad file never stops the build: staff get its name and the reason instead.
     Exact duplicates (same normalised text) are kept once, under the first name.
+    ``reuse`` lets a reindex skip parsing files whose bytes it has seen before (at 1,000
+    documents, parsing is most of an incremental build's reading time).
     """
     corpus_dir = Path(corpus_dir or config.corpus_dir())
     documents: list[Document] = []
@@ -339,7 +357,9 @@ def load_corpus(corpus_dir: Path | None = None) -> tuple[list[Document], list[Sk
         if doc_id in ids:  # notice.docx beside notice.pdf: the later one keeps its suffix
             doc_id = path.relative_to(corpus_dir).as_posix()
         try:
-            doc = read_document(path, doc_id)
+            data = _read_bytes(path)
+            doc = reuse and reuse(path, doc_id, hashlib.sha256(data).hexdigest())
+            doc = doc or read_document(path, doc_id, data)
         except CorpusFileError as exc:
             skipped.append(SkippedFile(path, exc.reason))
             continue

@@ -187,40 +187,53 @@ def test_bm25_build_equals_bm25s():
             assert np.array_equal(whole.get_scores(query), strings.get_scores(query))
 
 
-def test_chunks_json_writer_equals_json_dumps(tmp_path):
-    from assistant.chunking import Chunk, chunk_document
+def test_record_files_round_trip_one_record_per_line(tmp_path):
+    from assistant.chunking import chunk_document
     from assistant.corpus import load_corpus
-    from assistant.index import _write_chunks_json, _write_json
+    from assistant.index import _document_record, _write_records
 
     documents, _ = load_corpus(PROJECT / "corpus")
-    chunks = [c for d in documents for c in chunk_document(d)]
-    chunks.append(Chunk('a"b\\c\n', "s\u2028x", 0, 1, 'te\x01xt\t"é😀'))
-    _write_json(tmp_path / "a.json", [asdict(c) for c in chunks])
-    _write_chunks_json(tmp_path / "b.json", chunks)
-    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    rows = [[c.doc_id, c.section, c.start, c.end] for d in documents for c in chunk_document(d)]
+    rows.append(['a"b\\c\n', "s\u2028x], [", 0, 1])
+    _write_records(tmp_path / "chunks.json", rows)
+    lines = (tmp_path / "chunks.json").read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert len(lines) == len(rows) + 2  # "[", one line per chunk, "]"
+    assert json.loads((tmp_path / "chunks.json").read_text(encoding="utf-8")) == rows
+    _write_records(tmp_path / "documents.json", [_document_record(documents[0], "x.md")])
+    (record,) = json.loads((tmp_path / "documents.json").read_text(encoding="utf-8"))
+    assert record == asdict(documents[0]) | {"path": "x.md"} | {
+        "headings": [asdict(h) for h in documents[0].headings],
+        "questions": list(documents[0].questions),
+    }
 
 
 def test_doc_cache_round_trip(tmp_path):
     from assistant.chunking import chunk_document
     from assistant.corpus import load_corpus
-    from assistant.index import _DocCache, _LexParts, lexical_tokens
+    from assistant.index import _Cached, _DocCache, _LexParts, lexical_tokens
 
     (doc,), _ = load_corpus(PROJECT / "corpus")
     chunks = chunk_document(doc)
     lex = _LexParts.of([lexical_tokens(c.text) for c in chunks])
     vectors = np.random.default_rng(1).random((len(chunks), 8)).astype(np.float32)
     cache = _DocCache(tmp_path, "model@x")
-    assert cache.get(doc) is None
-    cache.put(doc, chunks, lex, vectors)
-    got_chunks, got_lex, got_vectors = cache.get(doc)
-    assert got_chunks == chunks
-    assert np.array_equal(got_vectors, vectors)
-    assert got_lex.vocab == lex.vocab
+    path = Path(doc.path)
+    assert cache.get(path, doc.doc_id, doc.sha256) is None
+    spans = [[c.section, c.start, c.end] for c in chunks]
+    cache.put(_Cached(doc, spans, lex, vectors))
+    got = cache.get(path, doc.doc_id, doc.sha256)
+    assert got.document == doc
+    assert got.spans == spans
+    assert np.array_equal(got.vectors, vectors)
+    assert got.lex.vocab == lex.vocab
     for key in ("lengths", "n_terms", "terms", "counts"):
-        assert np.array_equal(getattr(got_lex, key), getattr(lex, key)), key
-    path = next(tmp_path.rglob("*.bin"))
-    path.write_bytes(path.read_bytes()[:-3])  # truncated: a miss, not an error
-    assert cache.get(doc) is None
+        assert np.array_equal(getattr(got.lex, key), getattr(lex, key)), key
+    # the same bytes under another name are another entry (the title may come from the name)
+    assert cache.get(path.with_name("other.md"), doc.doc_id, doc.sha256) is None
+    assert cache.get(path, doc.doc_id, "0" * 64) is None
+    stored = next(tmp_path.rglob("*.bin"))
+    stored.write_bytes(stored.read_bytes()[:-3])  # truncated: a miss, not an error
+    assert cache.get(path, doc.doc_id, doc.sha256) is None
 
 
 def test_encoder_cache_gives_the_uncached_rows():

@@ -385,3 +385,9 @@ def test_reindex_names_every_skipped_file_and_builds_from_the_rest(tmp_path):
     assert data["documents"] == 4 and data["chunks"] == len(retriever.chunks) >= 4
     assert data["model"] == retriever.encoder.name and data["size_bytes"] > 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["built_at"])
+
+
+def test_a_file_that_cannot_be_read_is_named_not_raised(tmp_path):
+    # e.g. deleted between the folder listing and the read, or without read permission
+    with pytest.raises(CorpusFileError, match=r"gone\.md: unreadable: No such file"):
+        read_document(tmp_path / "gone.md")
