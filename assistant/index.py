@@ -7,7 +7,8 @@ Layout of an index folder::
                              document a line), chunks.json ([doc_id, section, start, end]
                              a line: a chunk's text is document.text[start:end]),
                              dense.faiss, bm25/
-    index/.cache/            per-file parsed text, chunks, tokens and vectors, keyed by content hash
+    index/.cache/<settings>/ per-file parsed text, chunks, term counts and vectors, keyed by
+                             content hash, and the term table they share (see _DocCache)
     index/.gitignore         written by the build: git sees only CURRENT and the live version
 
 A version's id is a hash of everything it is built from (corpus files, model, pipeline
@@ -149,20 +150,90 @@ def _import_bm25s():
     return bm25s
 
 
+class _Terms:
+    """A number for every term, shared by all documents of a build (and, saved beside the
+    cache, by all builds): a document's BM25 counts name their terms by number, so a build
+    merges 1,000 documents' statistics as arrays instead of reading back and merging ~1.6
+    million term strings, which was a third of an incremental build.
+
+    The file holds a header line with a random token, then one term a line (terms are runs
+    of CJK characters, Latin letters or digits: never a line break). It only grows by
+    appending, under the build lock; a cache entry records the token of the table its
+    numbers refer to, so entries outlive no table but their own. A table cut short is
+    replaced, not repaired: new terms would take the lost numbers, which an entry that is
+    still on disk might use with their old meaning.
+    """
+
+    HEADER = "qa-terms 1 "
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.strings: list[str] = []
+        self.token = os.urandom(8).hex()
+        if path is not None:
+            self._load(path)
+        self.ids = {t: i for i, t in enumerate(self.strings)}
+        self._saved = len(self.strings)
+
+    def _load(self, path: Path) -> None:
+        try:
+            header, _, body = path.read_text(encoding="utf-8").partition("\n")
+        except (OSError, UnicodeDecodeError):
+            header = body = ""
+        if not header.startswith(self.HEADER):
+            self._rewrite()  # missing or not ours: a new, empty table
+            return
+        strings = body.split("\n")
+        if strings.pop():  # the last line was cut short (a killed build): start a new table
+            self._rewrite()
+            return
+        self.token, self.strings = header[len(self.HEADER) :], strings
+
+    def _rewrite(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text("".join(f"{t}\n" for t in [self.HEADER + self.token, *self.strings]), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def ids_of(self, words: list[str]) -> np.ndarray:
+        """The numbers of ``words``, numbering new ones."""
+        ids, strings = self.ids, self.strings
+        out = np.empty(len(words), dtype=np.uint32)
+        for i, word in enumerate(words):
+            n = ids.get(word)
+            if n is None:
+                n = ids[word] = len(strings)
+                strings.append(word)
+            out[i] = n
+        return out
+
+    def save(self) -> None:
+        """Append the terms numbered since the last save (before any cache entry uses them)."""
+        new = self.strings[self._saved :]
+        if self.path is None or not new:
+            return
+        text = "".join(f"{t}\n" for t in new)
+        if text.count("\n") != len(new):
+            raise ValueError("a term contains a line break")
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+        self._saved = len(self.strings)
+
+
 @dataclass
 class _LexParts:
     """One document's BM25 statistics, all that BM25 needs: its vocabulary (first
-    appearance order) and, per chunk, its token count and how often each distinct term
-    occurs (terms as indices into the vocabulary)."""
+    appearance order, as numbers of a ``_Terms`` table) and, per chunk, its token count and
+    how often each distinct term occurs (terms as indices into the vocabulary)."""
 
-    vocab: list[str]
+    vocab: np.ndarray  # uint32, the document's distinct terms (``_Terms`` numbers)
     lengths: np.ndarray  # int64, tokens per chunk
     n_terms: np.ndarray  # int64, distinct terms per chunk
     terms: np.ndarray  # uint32, the distinct terms of each chunk, chunk after chunk
     counts: np.ndarray  # uint32, occurrences of each of those terms in its chunk
 
     @classmethod
-    def of(cls, tokens: list[list[str]]) -> "_LexParts":
+    def of(cls, tokens: list[list[str]], table: _Terms) -> _LexParts:
         vocab = list(dict.fromkeys(itertools.chain.from_iterable(tokens)))
         local = {t: i for i, t in enumerate(vocab)}
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
@@ -176,7 +247,7 @@ class _LexParts:
         keys, counts = np.unique(chunk_of * width + ids, return_counts=True)
         chunk, terms = np.divmod(keys, width)
         n_terms = np.bincount(chunk, minlength=len(tokens)).astype(np.int64)
-        return cls(vocab, lengths, n_terms, terms.astype(np.uint32), counts.astype(np.uint32))
+        return cls(table.ids_of(vocab), lengths, n_terms, terms.astype(np.uint32), counts.astype(np.uint32))
 
 
 class _TermCounts:
@@ -184,8 +255,9 @@ class _TermCounts:
     through ``bm25s.BM25.index`` (as its ``ids``) to ``build_index_from_ids`` below, so that
     no per-token Python list is ever built."""
 
-    def __init__(self, pair_doc: np.ndarray, pair_term: np.ndarray, counts: np.ndarray, lengths: np.ndarray):
-        self.pair_doc, self.pair_term, self.counts, self.lengths = pair_doc, pair_term, counts, lengths
+    def __init__(self, n_terms: np.ndarray, pair_term: np.ndarray, counts: np.ndarray, lengths: np.ndarray):
+        # pairs come chunk by chunk: chunk i owns the next n_terms[i] of them
+        self.n_terms, self.pair_term, self.counts, self.lengths = n_terms, pair_term, counts, lengths
 
     @classmethod
     def of_lists(cls, corpus_token_ids: list[list[int]]) -> "_TermCounts":
@@ -197,22 +269,24 @@ class _TermCounts:
         width = int(flat.max()) + 1 if len(flat) else 1
         keys, counts = np.unique(doc_of * width + flat, return_counts=True)
         pair_doc, pair_term = np.divmod(keys, width)
-        return cls(pair_doc, pair_term, counts, lengths)
+        return cls(np.bincount(pair_doc, minlength=len(lengths)), pair_term, counts, lengths)
 
     def as_lists(self) -> list[list[int]]:
         """Token ids per chunk (terms repeated by count: bm25s only counts them)."""
         out: list[list[int]] = [[] for _ in range(len(self.lengths))]
-        for d, t, c in zip(self.pair_doc.tolist(), self.pair_term.tolist(), self.counts.tolist()):
+        pair_doc = np.repeat(np.arange(len(self.lengths)), self.n_terms)
+        for d, t, c in zip(pair_doc.tolist(), self.pair_term.tolist(), self.counts.tolist()):
             out[d].extend([t] * c)
         return out
 
 
 def _bm25_index(tokens: list[list[str]]):
     """A bm25s index of ``tokens`` (one list per chunk); see ``_bm25_index_parts``."""
-    return _bm25_index_parts([_LexParts.of(tokens)])
+    table = _Terms()
+    return _bm25_index_parts([_LexParts.of(tokens, table)], table)
 
 
-def _bm25_index_parts(parts: list[_LexParts]):
+def _bm25_index_parts(parts: list[_LexParts], table: _Terms):
     """A bm25s index of the chunks of ``parts`` (one per document, in corpus order).
 
     The same BM25 matrix as ``bm25s.BM25(...).index(tokens)``, value for value (see
@@ -220,18 +294,20 @@ def _bm25_index_parts(parts: list[_LexParts]):
     order of first appearance instead of bm25s's ``set()`` order, which changes with
     Python's string hash seed, so that the same corpus always gives the same files.
     Scores do not depend on the numbering. Documents contribute their cached term counts,
-    so an incremental build never re-reads millions of token strings.
+    with terms as ``table`` numbers, so an incremental build reads no token strings.
     """
     bm25s = _import_bm25s()
-    vocab = {t: i for i, t in enumerate(dict.fromkeys(itertools.chain.from_iterable(p.vocab for p in parts)))}
-    terms = []
-    for p in parts:
-        mapping = np.fromiter(map(vocab.__getitem__, p.vocab), dtype=np.int64, count=len(p.vocab))
-        terms.append(mapping[p.terms])
-    n_terms = np.concatenate([p.n_terms for p in parts]).astype(np.int64)
+    local = np.concatenate([p.vocab for p in parts]).astype(np.int64)  # each part's vocabulary, in turn
+    first = np.full(len(table.strings), len(local), dtype=np.int64)
+    np.minimum.at(first, local, np.arange(len(local)))
+    used = np.flatnonzero(first < len(local))
+    order = used[np.argsort(first[used])]  # table numbers, by first appearance
+    number = np.zeros(len(table.strings), dtype=np.int32)  # int32: the CSC matrix's index type
+    number[order] = np.arange(len(order))
+    vocab = dict(zip(map(table.strings.__getitem__, order.tolist()), range(len(order))))
     pairs = _TermCounts(
-        pair_doc=np.repeat(np.arange(len(n_terms), dtype=np.int64), n_terms),
-        pair_term=np.concatenate(terms) if terms else np.zeros(0, dtype=np.int64),
+        n_terms=np.concatenate([p.n_terms for p in parts]).astype(np.int64),
+        pair_term=np.concatenate([number[p.vocab][p.terms] for p in parts]),
         counts=np.concatenate([p.counts for p in parts]),
         lengths=np.concatenate([p.lengths for p in parts]).astype(np.int64),
     )
@@ -297,6 +373,8 @@ def _fast_bm25_class():
             # The scorer is elementwise in (count, chunk length), and millions of pairs share a
             # few thousand such combinations (counts are small, lengths few): score each
             # combination once, then look the pairs up (10x faster at 30,000 chunks).
+            # (Few and narrow temporaries: at 30,000 chunks each holds ~5 million values, and
+            # fresh memory costs page faults.)
             len_values, len_of_chunk = np.unique(lengths, return_inverse=True)
             table = scoring._select_tfc_scorer(self.method)(
                 tf_array=np.arange(int(pairs.counts.max(initial=0)) + 1).astype(self.dtype)[:, None],
@@ -306,22 +384,23 @@ def _fast_bm25_class():
                 b=self.b,
                 delta=self.delta,
             )
-            tfc = table.ravel()[
-                pairs.counts.astype(np.int64) * len(len_values) + len_of_chunk[pairs.pair_doc]
-            ]
-            data = (idf_array[pairs.pair_term] * tfc).astype(self.dtype)
+            at = pairs.counts.astype(np.int32 if table.size < 2**31 else np.int64)
+            at *= len(len_values)
+            at += np.repeat(len_of_chunk.astype(at.dtype), pairs.n_terms)
+            tfc = table.ravel()[at]
+            data = np.multiply(idf_array[pairs.pair_term], tfc, out=tfc).astype(self.dtype)
             # Pairs come chunk by chunk, each (chunk, term) once: they are a CSR matrix as they
             # stand, and the (linear-time) CSR -> CSC conversion leaves each term's chunks in
             # ascending order, the order bm25s's own builder sorts them into.
             indptr = np.zeros(n_docs + 1, dtype=np.int64)
-            np.cumsum(np.bincount(pairs.pair_doc, minlength=n_docs), out=indptr[1:])
+            np.cumsum(pairs.n_terms, out=indptr[1:])
             matrix = scipy.sparse.csr_matrix(
                 (data, pairs.pair_term, indptr), shape=(n_docs, n_vocab), dtype=self.dtype
             ).tocsc()
             return {
-                "data": matrix.data.astype(self.dtype),
-                "indices": matrix.indices.astype(self.int_dtype),
-                "indptr": matrix.indptr.astype(np.int64),
+                "data": matrix.data.astype(self.dtype, copy=False),
+                "indices": matrix.indices.astype(self.int_dtype, copy=False),
+                "indptr": matrix.indptr.astype(np.int64, copy=False),
                 "num_docs": n_docs,
             }
 
@@ -530,32 +609,37 @@ class _Cached:
 
 class _DocCache:
     """The parsed document, chunks, BM25 term counts and vectors of one file, keyed by the
-    file's bytes (plus its name and the model and settings): an unchanged file is neither
-    parsed, chunked, tokenised nor embedded again.
+    file's bytes and name: an unchanged file is neither parsed, chunked, tokenised nor
+    embedded again.
 
-    One file per document: a magic line, the length of a compact UTF-8 JSON header (the
-    document's metadata, chunk spans, its vocabulary), the text as UTF-8,
-    then raw arrays: float32 vectors, then int64 tokens and distinct terms per chunk, then
-    uint32 terms and their counts. Reading one is a single read, a C-speed ``json.loads``
-    and a few ``np.frombuffer``s, and BM25 is built from the counts without re-reading
-    token strings: at 1,000 documents the whole cache reads ~10x faster than ``.npz`` files
-    did, and ~3x faster than parsing the articles again.
+    ``<root>/<settings>/`` holds the entries made with one model, pipeline settings and
+    format, plus their ``terms.txt`` (see ``_Terms``); ``prune`` keeps the entries the
+    last build used and the last few settings. One file per document: a magic line, the
+    length of a compact UTF-8 JSON header (the document's metadata, its chunk spans), the
+    text as UTF-8, then raw arrays: float32 vectors, uint32 vocabulary, int64 tokens and
+    distinct terms per chunk, uint32 terms and their counts. Reading one is a single read,
+    a C-speed ``json.loads`` and a few ``np.frombuffer``s: at 1,000 documents the whole
+    cache reads ~3x faster than parsing the articles again.
     """
 
-    MAGIC = b"QACACHE4\n"
+    MAGIC = b"QACACHE5\n"
 
     def __init__(self, root: Path, encoder_name: str):
+        settings = f"{encoder_name}|{config.PIPELINE.fingerprint()}|{FORMAT_VERSION}"
         self.root = root
-        self.salt = f"{encoder_name}|{config.PIPELINE.fingerprint()}|{FORMAT_VERSION}"
+        self.dir = root / hashlib.sha256(settings.encode()).hexdigest()[:16]
+        self.terms = _Terms(self.dir / "terms.txt")
+        self.used: set[str] = set()
 
     def _path(self, name: str, doc_id: str, sha256: str) -> str:
-        key = hashlib.sha256(f"{self.salt}|{doc_id}|{name}|{sha256}".encode()).hexdigest()
-        return os.path.join(self.root, key[:2], f"{key}.bin")  # not pathlib: 1,000 calls a build
+        key = hashlib.sha256(f"{doc_id}|{name}|{sha256}".encode()).hexdigest()
+        return os.path.join(self.dir, key[:2], f"{key}.bin")  # not pathlib: 1,000 calls a build
 
     def get(self, path: Path, doc_id: str, sha256: str) -> _Cached | None:
         """What was derived from the file at ``path`` when its bytes had this hash."""
+        where = self._path(path.name, doc_id, sha256)
         try:
-            with open(self._path(path.name, doc_id, sha256), "rb") as fh:
+            with open(where, "rb") as fh:
                 data = fh.read()
         except OSError:
             return None
@@ -567,6 +651,8 @@ class _DocCache:
             at += 8
             meta = json.loads(data[at : at + size].decode("utf-8"))
             at += size
+            if meta["terms"] != self.terms.token:
+                return None
             text = data[at : at + meta["text_bytes"]].decode("utf-8")
             at += meta["text_bytes"]
             d = meta["document"]
@@ -587,6 +673,7 @@ class _DocCache:
             arrays = []
             for dtype, count in (
                 (np.float32, rows * dim),
+                (np.uint32, meta["vocab"]),
                 (np.int64, n),
                 (np.int64, n),
                 (np.uint32, pairs),
@@ -594,19 +681,25 @@ class _DocCache:
             ):
                 arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=at))
                 at += np.dtype(dtype).itemsize * count
-            vectors, lengths, n_terms, terms, counts = arrays
+            vectors, vocab, lengths, n_terms, terms, counts = arrays
             if rows != n or at != len(data) or int(n_terms.sum()) != pairs:
                 return None
-            if pairs and int(terms.max()) >= len(meta["vocab"]):
+            if (pairs and int(terms.max()) >= len(vocab)) or int(vocab.max(initial=0)) >= len(
+                self.terms.strings
+            ):
                 return None
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
-        lex = _LexParts(meta["vocab"], lengths, n_terms, terms, counts)
-        return _Cached(doc, spans, lex, vectors.reshape(rows, dim))
+        self.used.add(where)
+        return _Cached(
+            doc, spans, _LexParts(vocab, lengths, n_terms, terms, counts), vectors.reshape(rows, dim)
+        )
 
     def put(self, entry: _Cached) -> None:
+        self.terms.save()  # the entry names terms by number: the table must have them first
         doc, spans, lex = entry.document, entry.spans, entry.lex
-        path = Path(self._path(Path(doc.path).name, doc.doc_id, doc.sha256))
+        where = self._path(Path(doc.path).name, doc.doc_id, doc.sha256)
+        path = Path(where)
         path.parent.mkdir(parents=True, exist_ok=True)
         vectors = np.ascontiguousarray(entry.vectors, dtype=np.float32).reshape(len(spans), -1)
         text = doc.text.encode("utf-8")
@@ -620,9 +713,10 @@ class _DocCache:
             },
             "text_bytes": len(text),
             "spans": spans,
-            "vocab": lex.vocab,
+            "terms": self.terms.token,
+            "vocab": len(lex.vocab),
             "shape": [int(vectors.shape[0]), int(vectors.shape[1])],
-            "pairs": int(len(lex.terms)),
+            "pairs": len(lex.terms),
         }
         header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -630,6 +724,7 @@ class _DocCache:
             fh.write(self.MAGIC + len(header).to_bytes(8, "little") + header + text)
             fh.write(vectors.tobytes())
             for array, dtype in (
+                (lex.vocab, np.uint32),
                 (lex.lengths, np.int64),
                 (lex.n_terms, np.int64),
                 (lex.terms, np.uint32),
@@ -637,6 +732,24 @@ class _DocCache:
             ):
                 fh.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
         os.replace(tmp, path)
+        self.used.add(where)
+
+    def prune(self) -> None:
+        """Drop entries this build did not use (edited and deleted files) and the caches of
+        all but the last few settings, so the cache does not grow with every edit."""
+        for sub in self.dir.iterdir():
+            if sub.is_dir():
+                for entry in os.scandir(sub):
+                    if entry.path not in self.used:
+                        os.unlink(entry.path)
+        os.utime(self.dir)
+        others = sorted(
+            (p for p in self.root.iterdir() if p.is_dir() and p != self.dir),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in others[KEEP_VERSIONS - 1 :]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_records(path: Path, records: Iterable[dict]) -> None:
@@ -732,7 +845,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
         entry = cached.get(doc.doc_id)
         if entry is None:
             chunks = chunk_document(doc)
-            lex = _LexParts.of([lexical_tokens(c.text) for c in chunks])
+            lex = _LexParts.of([lexical_tokens(c.text) for c in chunks], cache.terms)
             vectors = encoder.encode([_embedding_text(doc, c) for c in chunks])
             entry = _Cached(doc, [[c.section, c.start, c.end] for c in chunks], lex, vectors)
             cache.put(entry)
@@ -749,11 +862,10 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir()
     faiss.write_index(_faiss_index(vectors, config.PIPELINE.faiss_index), str(tmp_dir / "dense.faiss"))
-    bm25 = _bm25_index_parts(all_lex)
+    bm25 = _bm25_index_parts(all_lex, cache.terms)
     bm25.save(str(tmp_dir / "bm25"))
-    _write_records(
-        tmp_dir / "documents.json", (_document_record(d, _corpus_name(d, corpus_dir)) for d in documents)
-    )
+    names = [_corpus_name(d, corpus_dir) for d in documents]
+    _write_records(tmp_dir / "documents.json", map(_document_record, documents, names))
     _write_records(tmp_dir / "chunks.json", all_spans)
     _pause_for_tests("written")
     _write_json(
@@ -763,7 +875,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
             "version": version,
             "model": {"spec": spec, "name": encoder.name, "dim": int(vectors.shape[1])},
             "pipeline": asdict(config.PIPELINE) | {"fingerprint": config.PIPELINE.fingerprint()},
-            "corpus": {_corpus_name(d, corpus_dir): d.sha256 for d in documents},
+            "corpus": {name: d.sha256 for name, d in zip(names, documents)},
             "documents": len(documents),
             "chunks": len(all_spans),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -774,6 +886,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     _pause_for_tests("renamed")
     _switch(index_dir, version)
     _prune(index_dir, version)
+    cache.prune()
     return BuildReport(
         version, len(documents), len(all_spans), time.perf_counter() - t0, skipped, reused, embedded
     )

@@ -47,6 +47,59 @@ def test_incremental_reuses_unchanged_documents(built):
     assert report.embedded_chunks == 1
 
 
+def _version_files(index: Path) -> dict[str, bytes]:
+    """The live version's files; the manifest without its build time."""
+    import json
+
+    live = current_version_dir(index)
+    files = {p.relative_to(live).as_posix(): p.read_bytes() for p in live.rglob("*") if p.is_file()}
+    manifest = json.loads(files.pop("manifest.json"))
+    manifest.pop("built_at")
+    return files | {"manifest.json": json.dumps(manifest, sort_keys=True).encode()}
+
+
+def test_incremental_build_equals_a_fresh_build(built, tmp_path):
+    corpus, index = built
+    (corpus / "doc2.md").write_text(DOC.format(n=2) + "\n新增一句话，含新词汇：量子计算。\n", encoding="utf-8")
+    (corpus / "doc3.md").unlink()
+    (corpus / "doc4.md").write_text(DOC.format(n=4), encoding="utf-8")
+    report = build_index(corpus, index)
+    assert (report.reused_documents, report.documents) == (1, 3)
+    fresh = tmp_path / "fresh"
+    build_index(corpus, fresh)
+    assert _version_files(index) == _version_files(fresh)
+
+
+def test_cache_keeps_only_what_the_last_build_used(built):
+    corpus, index = built
+    entries = lambda: sorted(p.name for p in (index / ".cache").rglob("*.bin"))  # noqa: E731
+    first = entries()
+    assert len(first) == 3
+    (corpus / "doc2.md").write_text(DOC.format(n=2) + "\n新增一句话。\n", encoding="utf-8")
+    (corpus / "doc3.md").unlink()
+    build_index(corpus, index)
+    now = entries()
+    assert len(now) == 2 and len(set(first) & set(now)) == 1
+
+
+def test_damaged_term_table_costs_a_rebuild_not_a_wrong_index(built, tmp_path):
+    corpus, index = built
+    (terms,) = (index / ".cache").rglob("terms.txt")
+    text = terms.read_text(encoding="utf-8")
+    terms.write_text(text[: len(text) // 2], encoding="utf-8")  # cut mid-line, as by a kill
+    (corpus / "doc1.md").write_text(DOC.format(n=1) + "\n新增一句话。\n", encoding="utf-8")
+    report = build_index(corpus, index)
+    assert report.reused_documents == 0  # a new table: no entry's numbers are trusted
+    assert terms.read_text(encoding="utf-8").endswith("\n")
+    terms.unlink()  # gone: a new table again
+    (corpus / "doc1.md").write_text(DOC.format(n=1) + "\n又一句话。\n", encoding="utf-8")
+    report = build_index(corpus, index)
+    assert report.reused_documents == 0
+    fresh = tmp_path / "fresh"
+    build_index(corpus, fresh)
+    assert _version_files(index) == _version_files(fresh)
+
+
 def test_removed_document_loses_its_chunks(built):
     corpus, index = built
     (corpus / "doc3.md").unlink()
