@@ -109,12 +109,12 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 #: Question kinds, each with how a question asks for it and how a sentence holds it.
 _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "date": (
-        re.compile(r"哪一?年|哪个月|几月|什么时[候间]|何时|哪天|日期|\bwhen\b|what year|which year", re.I),
+        re.compile(r"哪一?年|哪个月|几月|什么时[候间]|何时|哪几?天|日期|\bwhen\b|what year|which year", re.I),
         re.compile(r"\d{4}年|\d{1,2}月|今年|去年|明年|以来|初期|年底|年初"),
     ),
     "number": (
         re.compile(
-            r"多少|几[个家项位次人条座辆名架批届年%]?|多[大高长快]|比例|百分|占比|\bhow (many|much)\b|"
+            r"多少|(?<!哪)几[个家项位次人条座辆名架批届年%]?|多[大高长快]|比例|百分|占比|\bhow (many|much)\b|"
             r"what (percentage|rate|share|number)|\brate\b|\bpercent",
             re.I,
         ),
@@ -127,7 +127,7 @@ _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"总经理|总裁|首席|记者|局长|主任|董事长|负责人|介绍|告诉|说[。，,]|表示"),
     ),
     "list": (
-        re.compile(r"哪些|包括|包含|有什么|有哪|\bwhich\b.*\b(areas|fields|things|services)\b", re.I),
+        re.compile(r"哪些|哪几|包括|包含|有什么|有哪|\bwhich\b.*\b(areas|fields|things|services)\b", re.I),
         re.compile(r"、|等"),
     ),
     "yesno": (
@@ -209,20 +209,27 @@ def _focus_term(question: str, terms: list[str]) -> str | None:
     """
     words = segment(normalise_query_text(question))
     for i, w in enumerate(words):
-        if not _ASK.fullmatch(w) and not _ASK.match(w):
+        if not _ASK.match(w):
             continue
-        for j in (i + 1, i + 2, i - 1, i - 2, i - 3):
+        # Look past classifiers, verbs like 是/有 and codes ("多少个5G基站" asks about 基站).
+        for step in (1, -1):
+            j = i + step
+            while 0 <= j < len(words) and (
+                words[j] in _SKIP or _ASK.match(words[j]) or _NUMERIC.match(words[j]) or not words[j].strip()
+            ):
+                j += step
             if (
                 0 <= j < len(words)
                 and words[j] in terms
                 and words[j] not in _ANSWER_KINDS
-                and not re.match(r"[\d一二两三四五六七八九十百千万几]", words[j])
+                and not re.match(r"[一二两三四五六七八九十百千万几]", words[j])
             ):
-                between = words[min(i, j) + 1 : max(i, j)]
-                if all(b in _SKIP or _ASK.match(b) for b in between):
-                    return words[j]
+                return words[j]
         return None
     return None
+
+
+_NUMERIC = re.compile(r"\d")  # codes: 5G, 2.0
 
 
 def _question_terms(
@@ -622,9 +629,13 @@ def answer(
         absent_terms.append(focus)
     unit = _asked_unit(text)
     unit_ok = unit is None or any(_quantity_pattern(unit).search(c.text) for c in cands[:3])
-    # A when-question needs a date among the best sentences, a how-many one a number.
-    needed = _KINDS[kind][1] if kind in ("date", "number") else None
-    fact_ok = needed is None or any(needed.search(c.text) for c in cands[:3])
+    chosen = _chosen(cands)
+    # A when-question needs a date among the best sentences; a how-many one needs a quote
+    # that states some amount the question did not (not "6号线" or "4月" for "6号线有多少个车站").
+    if kind == "number":
+        fact_ok = any(_quantities(c.text, query) for c in chosen)
+    else:
+        fact_ok = kind != "date" or any(_KINDS["date"][1].search(c.text) for c in cands[:3])
     dense = best.passage.dense if best else 0.0
     if english and best is not None and terms:
         # Cross-language similarity runs lower than within Chinese; compare in Chinese too.
@@ -653,12 +664,6 @@ def answer(
             index_version=version,
         )
 
-    chosen = [best]
-    for c in cands[1:]:
-        if len(chosen) >= config.MAX_QUOTES or c.score < config.SECOND_QUOTE_RATIO * best.score:
-            break
-        chosen.append(c)
-    chosen.sort(key=lambda c: (c.passage.doc_id, c.start))
     citations = []
     for n, c in enumerate(chosen, 1):
         p = c.passage
@@ -687,6 +692,44 @@ def answer(
         truncated=truncated,
         index_version=version,
     )
+
+
+def _chosen(cands: list[_Candidate]) -> list[_Candidate]:
+    """The sentences to quote, in document order: the best, and those scoring nearly as well."""
+    chosen = cands[:1]
+    for c in cands[1:]:
+        if len(chosen) >= config.MAX_QUOTES or c.score < config.SECOND_QUOTE_RATIO * chosen[0].score:
+            break
+        chosen.append(c)
+    return sorted(chosen, key=lambda c: (c.passage.doc_id, c.start))
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二三四五六七八九十两百千万亿]+")
+#: What may follow a number written in Chinese numerals for it to be an amount (三个, 五年, 两成).
+_MEASURES = "个家项位次人条座辆名架批届年倍成万亿元米吨台部套张所栋多余"
+
+
+def _quantities(sentence: str, question: str) -> list[str]:
+    """The amounts ``sentence`` states that ``question`` does not already name.
+
+    Not amounts: ordinals (第九, unless the question asks 第几), dates (2023年, 4月, 8日),
+    names with a number the question uses (6号线), and Chinese numerals inside words (一体化).
+    """
+    asked = set(re.findall(r"\d+(?:\.\d+)?", normalise_query_text(question)))
+    ordinal_asked = re.search(r"第(几|多少)", question) is not None
+    found = []
+    for m in _NUMBER.finditer(sentence):
+        number, after = m.group(), sentence[m.end() : m.end() + 1]
+        if sentence[max(0, m.start() - 1) : m.start()] == "第" and not ordinal_asked:
+            continue
+        if number[0].isdigit():
+            is_date = (after != "" and after in "月日号") or (len(number) == 4 and after == "年")
+            if number in asked or is_date:
+                continue
+        elif not after or after not in _MEASURES:
+            continue
+        found.append(number)
+    return found
 
 
 def _confidence(coverage: float, dense: float, sentence: float) -> float:
