@@ -108,6 +108,15 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 #: Question kinds, each with how a question asks for it and how a sentence holds it.
 _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "time": (
+        re.compile(r"几点|营业时间|开放时间|\bwhat time\b|\bwhat hours?\b|\bopening hours\b", re.I),
+        re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}\s*点|[上下]午\s*\d|凌晨|早上\s*\d|晚上\s*\d|全天|24小时"),
+    ),
+    "where": (
+        # Only a named administrative level: "在哪里" is as often answered by "在6号线一期".
+        re.compile(r"哪个(?:区|县|镇|街道)|\bwhich district\b", re.I),
+        re.compile(r"[\u4e00-\u9fff]{2,8}?(?<![地园社城片景小辖全市])(?:区|县|镇|街道)"),
+    ),
     "date": (
         re.compile(r"哪一?年|哪个月|几月|什么时[候间]|何时|哪几?天|日期|\bwhen\b|what year|which year", re.I),
         re.compile(r"\d{4}年|\d{1,2}月|今年|去年|明年|以来|初期|年底|年初"),
@@ -144,7 +153,12 @@ _QUESTION_WORDS = re.compile(
     r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
 )
 _UNIT_AFTER_ASK = re.compile(
-    r"(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋)"
+    r"(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋|分)"
+)
+#: Amounts measured in money, whatever word a question uses for them.
+_MONEY_ASK = re.compile(
+    r"多少钱|几块钱|(?:投资|预算|经费|资金|票价|价格|费用|成本|营收|收入|金额|花费|补贴)[^，。？?]{0,6}(?:多少|几)"
+    r"|(?:多少|几)[^，。？?]{0,4}(?:投资|预算|经费|资金|费用|成本|补贴)"
 )
 _FOLLOW_UP = re.compile(
     r"^(那|那么|还有|那它|它|他|她|这|该|其|此)|[呢]\s*[？?]?$|^(and|what about|how about)\b", re.I
@@ -543,6 +557,8 @@ def _render(quotes: list[Citation], kind: str, english: bool, truncated: bool) -
         lead = {
             "number": "资料中的相关数字如下：",
             "date": "关于时间，资料是这样说的：",
+            "time": "关于时间，资料是这样说的：",
+            "where": "关于地点，资料是这样说的：",
             "who": "资料中提到的相关人物：",
             "list": "资料列举如下：",
             "yesno": "资料中的相关说法：",
@@ -628,12 +644,14 @@ def answer(
     if absent and (english or focus in vocab.freq) and (kind != "date" or noun):
         absent_terms.append(focus)
     unit = _asked_unit(text)
-    unit_ok = unit is None or any(_quantity_pattern(unit).search(c.text) for c in cands[:3])
     chosen = _chosen(cands)
+    unit_ok = unit is None or any(_quantity_pattern(unit).search(c.text) for c in chosen)
     # A when-question needs a date among the best sentences; a how-many one needs a quote
     # that states some amount the question did not (not "6号线" or "4月" for "6号线有多少个车站").
     if kind == "number":
         fact_ok = any(_quantities(c.text, query) for c in chosen)
+    elif kind in ("time", "where"):  # a time of day, a place the question does not name
+        fact_ok = any(m.group() not in text for c in chosen for m in _KINDS[kind][1].finditer(c.text))
     else:
         fact_ok = kind != "date" or any(_KINDS["date"][1].search(c.text) for c in cands[:3])
     dense = best.passage.dense if best else 0.0
@@ -743,7 +761,10 @@ def _asked_unit(question: str) -> str | None:
     Generic classifiers (个, 家, 项…) are left out: "多少个机柜" is rightly answered by
     "5.2万架".
     """
-    m = _UNIT_AFTER_ASK.search(normalise_query_text(question))
+    text = normalise_query_text(question)
+    if _MONEY_ASK.search(text):
+        return "元"
+    m = _UNIT_AFTER_ASK.search(text)
     return m.group(1) if m else None
 
 

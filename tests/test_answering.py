@@ -65,6 +65,43 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
     assert 2 <= len(result.suggestions) <= 3
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "青岛地铁6号线一共有多少个车站？",  # the sentences about line 6 state no count
+        "数字青岛2.0工程一共投了多少钱？",  # an amount of money: no 元 in the quote
+        "What time does the first train on Qingdao Metro Line 6 leave?",  # no time of day
+        "全省首个数据要素产业园建在哪个区？",  # no district named
+    ],
+)
+def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
+    result = ask(retriever, question)
+    assert result.refused, result.text
+
+
+@pytest.mark.parametrize(
+    "question,gold",
+    [
+        ("青岛是第几批数字人民币试点地区？", "第二批"),  # an ordinal, when 第几 is asked
+        ("海洋数据交易平台累计交易额是多少？", "1053万元"),  # money, stated
+        ("数字技术引领了哪几条“链”的重构与优化？", "产业链、供应链、价值链"),  # 哪几: a list
+    ],
+)
+def test_facts_of_the_asked_kind_are_answered(retriever, question, gold):
+    result = ask(retriever, question)
+    assert not result.refused, result.text
+    assert any(gold in c.quote for c in result.citations), result.text
+
+
+def test_quantities_leave_out_dates_ordinals_and_the_questions_own_numbers():
+    from assistant.answering import _quantities
+
+    sentence = "今年4月开通的6号线是全国第一条全自主运行线路,2023年以来连续五年排名第九,建成50个数据中心。"
+    assert _quantities(sentence, "6号线有多少个车站？") == ["五", "50"]
+    assert _quantities("统一的一体化平台。", "有多少？") == []
+    assert _quantities("青岛入选第二批试点。", "青岛是第几批试点？") == ["二"]
+
+
 def test_other_city_is_named(retriever):
     result = ask(retriever, "深圳的智慧城市排名第几？")
     assert "深圳" in result.missing_terms and "深圳" in result.text
