@@ -85,6 +85,8 @@ def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
         ("青岛是第几批数字人民币试点地区？", "第二批"),  # an ordinal, when 第几 is asked
         ("海洋数据交易平台累计交易额是多少？", "1053万元"),  # money, stated
         ("数字技术引领了哪几条“链”的重构与优化？", "产业链、供应链、价值链"),  # 哪几: a list
+        ("这篇报道的记者是谁？", "姜丹宁"),  # 这篇 names no topic: the byline is the answer
+        ("记者跟随融媒体行到青岛采访是在哪几天？", "8月7日至8日"),  # 采访, a verb: paraphrased (见证)
     ],
 )
 def test_facts_of_the_asked_kind_are_answered(retriever, question, gold):
