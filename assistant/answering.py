@@ -153,7 +153,7 @@ _QUESTION_WORDS = re.compile(
     r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
 )
 _UNIT_AFTER_ASK = re.compile(
-    r"(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋|分)"
+    r"(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋|分|笔|户|场)"
 )
 #: Amounts measured in money, whatever word a question uses for them.
 _MONEY_ASK = re.compile(
@@ -171,6 +171,8 @@ _GENERIC = frozenset(
     # Words about the article itself, which no sentence of it states.
     "文中 文末 本文 全文 原文 这篇 那篇 本篇 该文 此文 读者 作者 article page text photo photos story "
     "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
+    # Words of conversation, not of the topic ("听说…到底排第几", "那会儿…还有别的…吗").
+    "听说 到底 究竟 那会儿 当时 那时 那个 这个 别的 其他 其它 "
     # English function words and question words carry no topic.
     "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
     "been being has have had do does did what which who whom whose when where why how many much "
@@ -636,6 +638,8 @@ def answer(
     cov = _coverage(terms, context, retriever.encoder, vocab) if best is not None else _Coverage(0.0, terms)
     # Terms whose absence alone means the sources cannot answer: unknown places, the focus.
     absent_terms = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
+    # A year the question names ("到2025年…") must be where the answer is.
+    absent_terms += [y for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text) if y not in context]
     focus = _english_focus(terms, labels) if english else _focus_term(text, terms)
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
@@ -729,6 +733,8 @@ def _chosen(cands: list[_Candidate]) -> list[_Candidate]:
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二三四五六七八九十两百千万亿]+")
 #: What may follow a number written in Chinese numerals for it to be an amount (三个, 五年, 两成).
 _MEASURES = "个家项位次人条座辆名架批届年倍成万亿元米吨台部套张所栋多余"
+#: Classifiers of counted things.
+_COUNTERS = "个家项位条座辆名架批台部套张所栋"
 
 
 def _quantities(sentence: str, question: str) -> list[str]:
@@ -739,6 +745,8 @@ def _quantities(sentence: str, question: str) -> list[str]:
     """
     asked = set(re.findall(r"\d+(?:\.\d+)?", normalise_query_text(question)))
     ordinal_asked = re.search(r"第(几|多少)", question) is not None
+    # "多少个车站" counts things: "85人次" or "60%" is no answer, "50个" or "5.2万架" is.
+    counted = re.search(r"(?:多少|几)[" + _COUNTERS + "]", question) is not None
     found = []
     for m in _NUMBER.finditer(sentence):
         number, after = m.group(), sentence[m.end() : m.end() + 1]
@@ -749,6 +757,9 @@ def _quantities(sentence: str, question: str) -> list[str]:
             if number in asked or is_date:
                 continue
         elif not after or after not in _MEASURES:
+            continue
+        counter = sentence[m.end() : m.end() + 3].lstrip("万亿多余")[:1]
+        if counted and (not counter or counter not in _COUNTERS):
             continue
         found.append(number)
     return found

@@ -72,6 +72,8 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
         "数字青岛2.0工程一共投了多少钱？",  # an amount of money: no 元 in the quote
         "What time does the first train on Qingdao Metro Line 6 leave?",  # no time of day
         "全省首个数据要素产业园建在哪个区？",  # no district named
+        "青岛地铁6号线全线一共设了多少个车站？",  # counted things: "85人次" and "60%" are no count
+        "“双12”计划到2025年累计推出多少个应用？",  # the year asked about is nowhere near
     ],
 )
 def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
@@ -99,7 +101,8 @@ def test_quantities_leave_out_dates_ordinals_and_the_questions_own_numbers():
     from assistant.answering import _quantities
 
     sentence = "今年4月开通的6号线是全国第一条全自主运行线路,2023年以来连续五年排名第九,建成50个数据中心。"
-    assert _quantities(sentence, "6号线有多少个车站？") == ["五", "50"]
+    assert _quantities(sentence, "6号线的成绩有多少？") == ["五", "50"]
+    assert _quantities(sentence, "6号线有多少个车站？") == ["50"]  # counted: 五年 is no count
     assert _quantities("统一的一体化平台。", "有多少？") == []
     assert _quantities("青岛入选第二批试点。", "青岛是第几批试点？") == ["二"]
 
