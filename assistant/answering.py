@@ -10,6 +10,7 @@ date, a name) is there at all.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -24,6 +25,7 @@ from . import config
 from .chunking import split_sentences
 from .index import normalise_query_text, segment
 from .retrieval import (
+    ENGLISH_STOP_WORDS,
     Passage,
     QuestionError,
     Retriever,
@@ -261,8 +263,15 @@ def _question_terms(
         return _content_terms(text), {}
     terms: list[str] = []
     labels: dict[str, str] = {}
+    # Chinese names in pinyin stand for the sources' word ("Cheng Peng" → 程鹏), if any.
+    names = _pinyin_names(text, retriever.lexicon)
+    for name in names:
+        term = vocab.pinyin_word(name) or name.lower()
+        terms.append(term)
+        labels[term] = name
+    named = {w.lower() for name in names for w in re.split(r"[ -]", name)}
     for word, chinese in translate_english(text, retriever.lexicon):
-        if word in _GENERIC:
+        if word in _GENERIC or word in named:
             continue
         term = next((zh for zh in chinese if vocab.mentions(zh)), chinese[0] if chinese else word)
         if term not in terms:
@@ -331,6 +340,7 @@ class _Vocabulary:
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
         self._tags: dict[str, str] | None = None
+        self._readings: dict[str, set[str]] | None = None  # pinyin syllable -> characters
 
     def weight(self, term: str) -> float:
         """Surprisal above that of everyday words; a word jieba only guessed (not in its
@@ -372,6 +382,28 @@ class _Vocabulary:
         is usually phrased differently in the source (以来, 全面启动)."""
         return (self.tag(term) or "n") in _NOUN_TAGS
 
+    def pinyin_word(self, name: str) -> str | None:
+        """The word of the sources that reads as ``name`` in pinyin ("Cheng Peng" → 程鹏,
+        "Zhenqing" → 真情), or None ("Chengdu": the sources never write 成都)."""
+        if self._readings is None:
+            from pypinyin import Style, pinyin
+
+            readings: dict[str, set[str]] = {}
+            for ch in set(_CJK.findall(self.all_text)):
+                for syllable in pinyin(ch, style=Style.NORMAL, heteronym=True)[0]:
+                    readings.setdefault(syllable, set()).add(ch)
+            self._readings = readings
+        for syllables in _pinyin_splits(name.lower().replace(" ", "").replace("-", "")):
+            # Spell it character by character; neighbours must occur together in the index.
+            words = sorted(self._readings.get(syllables[0], ()))
+            for syllable in syllables[1:]:
+                nexts = sorted(self._readings.get(syllable, ()))
+                words = [w + c for w in words for c in nexts if w[-1] + c in self.bm25_vocab][:64]
+            found = next((w for w in words if w in self.all_text), None)
+            if found:
+                return found
+        return None
+
     def mentions(self, term: str) -> bool:
         """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
         if term not in self._mentions:
@@ -400,6 +432,63 @@ _GENERIC_PLACES = frozenset(
 )
 _vocab_cache: "weakref.WeakKeyDictionary[Retriever, _Vocabulary]" = weakref.WeakKeyDictionary()
 _vocab_lock = threading.Lock()
+
+
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+
+
+def _pinyin_names(question: str, lexicon: dict[str, tuple[str, ...]]) -> list[str]:
+    """Capitalised words of an English question that are no English word the lexicon knows
+    and read as two or more pinyin syllables: names of Chinese places, people or companies
+    ("What rank did Chengdu get" → Chengdu; "Cheng Peng" is one name)."""
+    names = []
+    for m in _CAPITALISED_RUN.finditer(question):
+        run: list[str] = []
+        for word in [*re.split(r"[ -]", m.group()), ""]:
+            lower = word.lower()
+            # An English word is in the lexicon as written (not by a stem: "Peng" is no "pen").
+            english = lower in lexicon or lower in ENGLISH_STOP_WORDS or lower in _GENERIC
+            if lower and not english and _pinyin_splits(lower):
+                run.append(word)
+                continue
+            if run and any(len(split) >= 2 for split in _pinyin_splits("".join(run).lower())):
+                names.append(" ".join(run))
+            run = []
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _pinyin_splits(word: str) -> tuple[tuple[str, ...], ...]:
+    """The ways ``word`` reads as a sequence of pinyin syllables, longest syllables first
+    (xian → xian, xia-n, xi-an, …; at most 16 ways)."""
+    syllables = _pinyin_syllables()
+
+    @functools.lru_cache(maxsize=None)
+    def rest(i: int) -> tuple[tuple[str, ...], ...]:
+        if i == len(word):
+            return ((),)
+        out: list[tuple[str, ...]] = []
+        for j in range(min(len(word), i + 6), i, -1):
+            if word[i:j] in syllables:
+                out += [(word[i:j], *tail) for tail in rest(j)]
+        return tuple(out[:16])
+
+    return rest(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _pinyin_syllables() -> frozenset[str]:
+    """Every toneless syllable pypinyin knows (~420: zhong, lv, …)."""
+    import unicodedata
+
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out = set()
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            out.add(bare.replace("ü", "v"))
+    return frozenset(out)
 
 
 def _vocabulary(retriever: Retriever) -> _Vocabulary:
@@ -621,9 +710,11 @@ def answer(
     english = is_english(text)
     query, inherited = resolve_follow_up(text, history or ())
     kind = inherited or question_kind(text)
-    passages = retriever.search(query, k=config.ANSWER_PASSAGES)
     vocab = _vocabulary(retriever)
     terms, labels = _question_terms(text, english, retriever, vocab)
+    if english:  # the sources' own spelling of names given in pinyin helps find them
+        query = " ".join([query] + [t for t in terms if _CJK.match(t) and labels.get(t, "")[:1].isupper()])
+    passages = retriever.search(query, k=config.ANSWER_PASSAGES)
 
     cands = _candidates(passages, retriever) if passages else []
     if cands:
@@ -640,6 +731,8 @@ def answer(
     absent_terms = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
     # A year the question names ("到2025年…") must be where the answer is.
     absent_terms += [y for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text) if y not in context]
+    if english:  # Chinese names in pinyin ("Chengdu") that the sources never write
+        absent_terms += [n.lower() for n in _pinyin_names(text, retriever.lexicon) if vocab.pinyin_word(n) is None]
     focus = _english_focus(terms, labels) if english else _focus_term(text, terms)
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
@@ -674,7 +767,7 @@ def answer(
 
     version = retriever.version
     if refused:
-        missing = [labels.get(t, t) for t in dict.fromkeys(absent_terms + cov.missing)]
+        missing = list(dict.fromkeys(labels.get(t, t) for t in absent_terms + cov.missing))
         if not unit_ok:
             missing.append(unit)
         suggestions = _suggestions(retriever, passages)

@@ -52,7 +52,7 @@ def clean_question(question: str) -> tuple[str, bool]:
 
 
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
-_ENGLISH_STOP = frozenset(
+ENGLISH_STOP_WORDS = frozenset(
     "the and for are was were has have had does did what which who whom whose when where why how "
     "many much its this that these those there their they with from into about been being than "
     "then also any some can could would should will shall may might must not per".split()
@@ -70,7 +70,7 @@ def translate_english(text: str, lexicon: dict[str, tuple[str, ...]]) -> list[tu
     """
     out = []
     for word in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text)):
-        if word in _ENGLISH_STOP:
+        if word in ENGLISH_STOP_WORDS:
             continue
         for form in (word, word[:-1], word[:-2], word[:-3] + "y", word[:-3], word + "e"):
             if form in lexicon:

@@ -97,6 +97,43 @@ def test_facts_of_the_asked_kind_are_answered(retriever, question, gold):
     assert any(gold in c.quote for c in result.citations), result.text
 
 
+@pytest.mark.parametrize(
+    "question,gold",
+    [
+        ("Who is Xu Nannan?", "徐楠楠"),  # pinyin → the sources' 徐楠楠, also for the search
+        ("What is Cheng Peng's position at Zhenqing Bus Group?", "首席数据官程鹏"),
+        ("Who is Jiang Danning?", "姜丹宁"),
+    ],
+)
+def test_english_names_in_pinyin_find_the_chinese_name(retriever, question, gold):
+    result = ask(retriever, question)
+    assert not result.refused, result.text
+    assert any(gold in c.quote for c in result.citations), result.text
+
+
+@pytest.mark.parametrize(
+    "question,name",
+    [
+        ("How many data centers does Shenzhen have?", "Shenzhen"),
+        ("What rank did Chengdu get in the SMILE smart city index?", "Chengdu"),
+    ],
+)
+def test_english_question_about_a_place_the_sources_never_name_is_refused(retriever, question, name):
+    result = ask(retriever, question)
+    assert result.refused, result.text
+    assert name in result.missing_terms
+
+
+def test_pinyin_names_are_capitalised_words_no_english_word_explains():
+    from assistant.answering import _pinyin_names
+    from assistant.embedding import load_lexicon
+
+    lexicon = load_lexicon()
+    assert _pinyin_names("What does Xu Nannan say about Digital Qingdao?", lexicon) == ["Xu Nannan"]
+    assert _pinyin_names("When did Qingdao Metro Line 6 open?", lexicon) == []
+    assert _pinyin_names("Is the SMILE index of Chengdu higher?", lexicon) == ["Chengdu"]
+
+
 def test_quantities_leave_out_dates_ordinals_and_the_questions_own_numbers():
     from assistant.answering import _quantities
 
