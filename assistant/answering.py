@@ -219,11 +219,13 @@ _ANSWER_KINDS = frozenset(
 )
 
 
-def _focus_term(question: str, terms: list[str]) -> str | None:
-    """The thing a question asks about: the word right after or before its question word.
+def _focus_term(question: str, terms: list[str]) -> tuple[str | None, bool]:
+    """The thing a question asks about: the word right after or before its question word,
+    and whether it came before it.
 
     In "主任是谁" or "有多少注册用户", 主任 and 注册 name exactly what must be in the
-    sources for an answer to exist; the rest of the question only locates it.
+    sources for an answer to exist; the rest of the question only locates it. A verb before
+    the question word is only its predicate (担任 in "担任什么职务").
     """
     words = segment(normalise_query_text(question))
     for i, w in enumerate(words):
@@ -242,9 +244,9 @@ def _focus_term(question: str, terms: list[str]) -> str | None:
                 and words[j] not in _ANSWER_KINDS
                 and not re.match(r"[一二两三四五六七八九十百千万几]", words[j])
             ):
-                return words[j]
-        return None
-    return None
+                return words[j], step < 0
+        return None, False
+    return None, False
 
 
 _NUMERIC = re.compile(r"\d")  # codes: 5G, 2.0
@@ -733,7 +735,7 @@ def answer(
     absent_terms += [y for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text) if y not in context]
     if english:  # Chinese names in pinyin ("Chengdu") that the sources never write
         absent_terms += [n.lower() for n in _pinyin_names(text, retriever.lexicon) if vocab.pinyin_word(n) is None]
-    focus = _english_focus(terms, labels) if english else _focus_term(text, terms)
+    focus, before = (_english_focus(terms, labels), False) if english else _focus_term(text, terms)
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
     # reliable focus.
@@ -742,7 +744,8 @@ def answer(
     if noun and not absent and best is not None:
         strict = _credits([focus], context, retriever.encoder, vocab, config.FOCUS_SYNONYM_SIM)
         absent = strict.get(focus, 0.0) < 1.0
-    if absent and (english or focus in vocab.freq) and (kind != "date" or noun):
+    predicate = before and vocab.tag(focus) == "v"
+    if absent and (english or focus in vocab.freq) and (kind != "date" or noun) and not predicate:
         absent_terms.append(focus)
     unit = _asked_unit(text)
     chosen = _chosen(cands)

@@ -89,6 +89,7 @@ def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
         ("数字技术引领了哪几条“链”的重构与优化？", "产业链、供应链、价值链"),  # 哪几: a list
         ("这篇报道的记者是谁？", "姜丹宁"),  # 这篇 names no topic: the byline is the answer
         ("记者跟随融媒体行到青岛采访是在哪几天？", "8月7日至8日"),  # 采访, a verb: paraphrased (见证)
+        ("徐楠楠在檬豆担任什么职务？", "数字金融总经理"),  # 担任 only links the name to the title
     ],
 )
 def test_facts_of_the_asked_kind_are_answered(retriever, question, gold):
