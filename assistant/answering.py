@@ -731,8 +731,9 @@ def answer(
     cov = _coverage(terms, context, retriever.encoder, vocab) if best is not None else _Coverage(0.0, terms)
     # Terms whose absence alone means the sources cannot answer: unknown places, the focus.
     absent_terms = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
-    # A year the question names ("到2025年…") must be where the answer is.
-    absent_terms += [y for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text) if y not in context]
+    # A year, phase or line the question names ("到2025年", "二期", "6号线") must be where the
+    # answer is: a sentence about 一期 does not answer a question about 二期.
+    absent_terms += [q for q in _QUALIFIER.findall(normalise_query_text(text)) if q not in context]
     if english:  # Chinese names in pinyin ("Chengdu") that the sources never write
         absent_terms += [n.lower() for n in _pinyin_names(text, retriever.lexicon) if vocab.pinyin_word(n) is None]
     focus, before = (_english_focus(terms, labels), False) if english else _focus_term(text, terms)
@@ -814,6 +815,9 @@ def answer(
         truncated=truncated,
         index_version=version,
     )
+
+
+_QUALIFIER = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d一二三四五六七八九十])[\d一二三四五六七八九十]+(?:期|号线)")
 
 
 def _chosen(cands: list[_Candidate]) -> list[_Candidate]:
