@@ -126,7 +126,7 @@ _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "number": (
         re.compile(
             r"多少|(?<!哪)几[个家项位次人条座辆名架批届年%]?|多[大高长快]|比例|百分|占比|\bhow (many|much)\b|"
-            r"what (percentage|rate|share|number)|\brate\b|\bpercent",
+            r"what (percentage|rate|share|number)|\brate\b|\bpercent|\bpopulation\b|\bhow long\b",
             re.I,
         ),
         re.compile(
@@ -161,6 +161,7 @@ _UNIT_AFTER_ASK = re.compile(
 _MONEY_ASK = re.compile(
     r"多少钱|几块钱|(?:投资|预算|经费|资金|票价|价格|费用|成本|营收|收入|金额|花费|补贴)[^，。？?]{0,6}(?:多少|几)"
     r"|(?:多少|几)[^，。？?]{0,4}(?:投资|预算|经费|资金|费用|成本|补贴)"
+    r"|\b(?:cost|price|budget|investment|fare|fee|spend|spent|funding)\b"
 )
 _FOLLOW_UP = re.compile(
     r"^(那|那么|还有|那它|它|他|她|这|该|其|此)|[呢]\s*[？?]?$|^(and|what about|how about)\b", re.I
@@ -846,7 +847,9 @@ def _quantities(sentence: str, question: str) -> list[str]:
     asked = set(re.findall(r"\d+(?:\.\d+)?", normalise_query_text(question)))
     ordinal_asked = re.search(r"第(几|多少)", question) is not None
     # "多少个车站" counts things: "85人次" or "60%" is no answer, "50个" or "5.2万架" is.
-    counted = re.search(r"(?:多少|几)[" + _COUNTERS + "]", question) is not None
+    # English "how many" counts things or people, and names no classifier to tell which.
+    counters = _COUNTERS + "人" if re.search(r"\bhow many\b", question, re.I) else _COUNTERS
+    counted = counters != _COUNTERS or re.search(r"(?:多少|几)[" + _COUNTERS + "]", question) is not None
     found = []
     for m in _NUMBER.finditer(sentence):
         number, after = m.group(), sentence[m.end() : m.end() + 1]
@@ -859,7 +862,7 @@ def _quantities(sentence: str, question: str) -> list[str]:
         elif not after or after not in _MEASURES:
             continue
         counter = sentence[m.end() : m.end() + 3].lstrip("万亿多余")[:1]
-        if counted and (not counter or counter not in _COUNTERS):
+        if counted and (not counter or counter not in counters):
             continue
         found.append(number)
     return found
@@ -879,6 +882,8 @@ def _asked_unit(question: str) -> str | None:
     text = normalise_query_text(question)
     if _MONEY_ASK.search(text):
         return "元"
+    if re.search(r"\bpopulation\b|人口[^，。？?]{0,4}(?:多少|几)", text):
+        return "人"
     m = _UNIT_AFTER_ASK.search(text)
     return m.group(1) if m else None
 

@@ -75,6 +75,8 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
         "青岛地铁6号线全线一共设了多少个车站？",  # counted things: "85人次" and "60%" are no count
         "“双12”计划到2025年累计推出多少个应用？",  # the year asked about is nowhere near
         "青岛地铁6号线二期什么时候开通？",  # the sources speak of 一期 only
+        "What is the population of Qingdao?",  # a population is counted in 人: "14项数据" is not one
+        "What was the budget of the Digital Qingdao 2.0 project?",  # a budget is an amount in 元
     ],
 )
 def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
