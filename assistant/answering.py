@@ -481,7 +481,8 @@ def _pinyin_splits(word: str) -> tuple[tuple[str, ...], ...]:
 
 @functools.lru_cache(maxsize=1)
 def _pinyin_syllables() -> frozenset[str]:
-    """Every toneless syllable pypinyin knows (~420: zhong, lv, …)."""
+    """Every toneless syllable pypinyin knows with a vowel (~410: zhong, lv, …; not the
+    interjections n, ng, hm, which would let "Xing" read as xi-ng)."""
     import unicodedata
 
     from pypinyin.pinyin_dict import pinyin_dict
@@ -491,7 +492,7 @@ def _pinyin_syllables() -> frozenset[str]:
         for reading in readings.split(","):
             bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
             out.add(bare.replace("ü", "v"))
-    return frozenset(out)
+    return frozenset(s for s in out if re.search("[aeiouv]", s))
 
 
 def _vocabulary(retriever: Retriever) -> _Vocabulary:
