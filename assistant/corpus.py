@@ -220,14 +220,30 @@ def _read_docx(path: Path, data: bytes) -> tuple[dict[str, str], str]:
     if props.created:
         meta["date"] = props.created.strftime("%Y-%m-%d")
     blocks = []
-    for para in document.paragraphs:
-        text = para.text.strip()
+    for item in document.iter_inner_content():  # paragraphs and tables, in document order
+        if isinstance(item, docx.table.Table):
+            blocks.append(_docx_table(item))
+            continue
+        text = item.text.strip()
         if not text:
             continue
-        style = (para.style.name or "").lower() if para.style is not None else ""
+        style = (item.style.name or "").lower() if item.style is not None else ""
         level = 1 if style == "title" else int(style[-1]) if re.fullmatch(r"heading \d", style) else 0
         blocks.append("#" * level + " " + text if level else text)
-    return {k: v for k, v in meta.items() if v}, "\n\n".join(blocks)
+    return {k: v for k, v in meta.items() if v}, "\n\n".join(b for b in blocks if b)
+
+
+def _docx_table(table) -> str:
+    """One line per row, cells between bars ("| 5G基站 | 3.3万个 |"): notices put their figures
+    in tables, and a row read as one line keeps each figure with what it measures."""
+    lines = []
+    for row in table.rows:
+        cells = [" ".join(cell.text.split()) for cell in row.cells]
+        # A merged cell repeats in every column it spans: keep it once.
+        cells = [c for i, c in enumerate(cells) if i == 0 or c != cells[i - 1]]
+        if any(cells):
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 _PDF_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

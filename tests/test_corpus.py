@@ -116,8 +116,11 @@ NOTICE_LINES = [
 ]
 
 
-def make_docx(title: str = NOTICE_TITLE, author: str = NOTICE_AUTHOR, headings: bool = True) -> bytes:
-    """A real Word file (python-docx): title, author and date in the core properties."""
+def make_docx(
+    title: str = NOTICE_TITLE, author: str = NOTICE_AUTHOR, headings: bool = True, table: bool = False
+) -> bytes:
+    """A real Word file (python-docx): title, author and date in the core properties; with
+    ``table``, a table of figures after the first section's text, its header cell merged."""
     import datetime
     import io
 
@@ -133,6 +136,11 @@ def make_docx(title: str = NOTICE_TITLE, author: str = NOTICE_AUTHOR, headings: 
                 document.add_heading(line, level=1)
         else:
             document.add_paragraph(line)
+        if table and line == NOTICE_LINES[2]:
+            grid = document.add_table(rows=3, cols=2)
+            grid.cell(0, 0).merge(grid.cell(0, 1)).text = "2025年主要指标"
+            for row, (name, value) in enumerate([("5G基站", "3.3万个"), ("数据中心", "50个")], 1):
+                grid.cell(row, 0).text, grid.cell(row, 1).text = name, value
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -242,6 +250,15 @@ def test_docx_properties_text_and_headings(tmp_path):
     assert sentence in doc.text
     assert doc.section_at(doc.text.index(sentence)) == "一、总体要求"
     assert doc.section_at(doc.text.index("全市新建5G基站3000个")) == "二、主要任务"
+
+
+def test_docx_tables_are_read_in_place_one_row_a_line(tmp_path):
+    path = tmp_path / "notice.docx"
+    path.write_bytes(make_docx(table=True))
+    doc = read_document(path)
+    rows = "| 2025年主要指标 |\n| 5G基站 | 3.3万个 |\n| 数据中心 | 50个 |"
+    assert rows in doc.text
+    assert doc.text.index("公积金业务。") < doc.text.index(rows) < doc.text.index("二、主要任务")
 
 
 def test_docx_without_title_falls_back_to_heading_then_file_name(tmp_path):
