@@ -392,7 +392,7 @@ class _Vocabulary:
             from pypinyin import Style, pinyin
 
             readings: dict[str, set[str]] = {}
-            for ch in set(_CJK.findall(self.all_text)):
+            for ch in {c for c in set(self.all_text) if _CJK.match(c)}:  # no 6M-item list
                 for syllable in pinyin(ch, style=Style.NORMAL, heteronym=True)[0]:
                     readings.setdefault(syllable, set()).add(ch)
             self._readings = readings
