@@ -23,7 +23,7 @@ import numpy as np
 
 from . import config
 from .chunking import split_sentences
-from .index import normalise_query_text, segment
+from .lexical import normalise_query_text, segment
 from .retrieval import (
     ENGLISH_STOP_WORDS,
     Passage,
@@ -737,7 +737,9 @@ def answer(
     # answer is: a sentence about 一期 does not answer a question about 二期.
     absent_terms += [q for q in _QUALIFIER.findall(normalise_query_text(text)) if q not in context]
     if english:  # Chinese names in pinyin ("Chengdu") that the sources never write
-        absent_terms += [n.lower() for n in _pinyin_names(text, retriever.lexicon) if vocab.pinyin_word(n) is None]
+        absent_terms += [
+            n.lower() for n in _pinyin_names(text, retriever.lexicon) if vocab.pinyin_word(n) is None
+        ]
     focus, before = (_english_focus(terms, labels), False) if english else _focus_term(text, terms)
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
@@ -819,7 +821,9 @@ def answer(
     )
 
 
-_QUALIFIER = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d一二三四五六七八九十])[\d一二三四五六七八九十]+(?:期|号线)")
+_QUALIFIER = re.compile(
+    r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d一二三四五六七八九十])[\d一二三四五六七八九十]+(?:期|号线)"
+)
 
 
 def _chosen(cands: list[_Candidate]) -> list[_Candidate]:

@@ -19,15 +19,8 @@ import numpy as np
 from . import config
 from .chunking import Chunk
 from .corpus import Document
-from .index import (
-    IndexData,
-    StaleIndexError,
-    current_version_dir,
-    lexical_tokens,
-    load_index,
-    model_location,
-    normalise_query_text,
-)
+from .index import IndexData, StaleIndexError, current_version_dir, load_index, model_location
+from .lexical import lexical_tokens, normalise_query_text
 
 log = logging.getLogger(__name__)
 

@@ -221,10 +221,10 @@ def dir_bytes(path: Path) -> int:
 
 def clear_caches(retriever) -> None:
     """Forget what the library remembers between questions (segmentations, word vectors)."""
-    import assistant.index as index_module
+    import assistant.lexical as lexical
 
     for clear in (
-        getattr(index_module, "clear_text_caches", None),
+        getattr(lexical, "clear_text_caches", None),
         getattr(retriever.encoder, "clear_cache", None),
     ):
         if clear is not None:
@@ -236,7 +236,8 @@ def worker(args: argparse.Namespace) -> dict:
     import numpy as np  # noqa: F401  (loads numpy's BLAS before threadpoolctl looks)
 
     from assistant.embedding import load_encoder
-    from assistant.index import build_index, current_version_dir, lexical_tokens
+    from assistant.index import build_index, current_version_dir
+    from assistant.lexical import lexical_tokens
 
     work = Path(args.workdir)
     corpus, index = work / "corpus", work / "index"

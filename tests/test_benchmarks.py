@@ -110,7 +110,7 @@ def _article() -> str:
 def test_t2s_shortcut_equals_opencc():
     from opencc import OpenCC
 
-    from assistant.index import _t2s
+    from assistant.lexical import _t2s
 
     reference = OpenCC("t2s")
     s2t = OpenCC("s2t")
@@ -151,7 +151,7 @@ def test_top_k_equals_stable_argsort():
 def _corpus_tokens() -> list[list[str]]:
     from assistant.chunking import chunk_document
     from assistant.corpus import load_corpus
-    from assistant.index import lexical_tokens
+    from assistant.lexical import lexical_tokens
 
     documents, _ = load_corpus(PROJECT / "corpus")
     tokens = [lexical_tokens(c.text) for d in documents for c in chunk_document(d)]
@@ -163,26 +163,26 @@ def _corpus_tokens() -> list[list[str]]:
 def test_bm25_build_equals_bm25s():
     import itertools
 
-    from assistant.index import (
-        _bm25_index,
-        _bm25_index_parts,
-        _import_bm25s,
-        _LexParts,
-        _Terms,
+    from assistant.lexical import (
+        DocTermCounts,
+        TermTable,
+        bm25_index,
+        bm25_index_of_tokens,
+        import_bm25s,
         lexical_tokens,
     )
 
-    bm25s = _import_bm25s()
+    bm25s = import_bm25s()
     tokens = _corpus_tokens()
     vocab = {t: i for i, t in enumerate(dict.fromkeys(itertools.chain.from_iterable(tokens)))}
     ids = [[vocab[t] for t in doc] for doc in tokens]
     reference = bm25s.BM25(k1=1.2, b=0.75)
     reference.index(bm25s.tokenization.Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False)
-    whole = _bm25_index(tokens)
-    table = _Terms()
+    whole = bm25_index_of_tokens(tokens)
+    table = TermTable()
     table.ids_of(["未用词", "另一个"])  # numbers the corpus never uses are left out
-    parts = _bm25_index_parts(
-        [_LexParts.of(tokens[i : i + 7], table) for i in range(0, len(tokens), 7)], table
+    parts = bm25_index(
+        [DocTermCounts.of(tokens[i : i + 7], table) for i in range(0, len(tokens), 7)], table
     )
     for built in (whole, parts):
         assert built.vocab_dict == reference.vocab_dict
@@ -221,13 +221,14 @@ def test_record_files_round_trip_one_record_per_line(tmp_path):
 def test_doc_cache_round_trip(tmp_path):
     from assistant.chunking import chunk_document
     from assistant.corpus import load_corpus
-    from assistant.index import _Cached, _DocCache, _LexParts, lexical_tokens
+    from assistant.index import _Cached, _DocCache
+    from assistant.lexical import DocTermCounts, lexical_tokens
 
     (doc,), _ = load_corpus(PROJECT / "corpus")
     chunks = chunk_document(doc)
     vectors = np.random.default_rng(1).random((len(chunks), 8)).astype(np.float32)
     cache = _DocCache(tmp_path, "model@x")
-    lex = _LexParts.of([lexical_tokens(c.text) for c in chunks], cache.terms)
+    lex = DocTermCounts.of([lexical_tokens(c.text) for c in chunks], cache.terms)
     path = Path(doc.path)
     assert cache.get(path, doc.doc_id, doc.sha256) is None
     spans = [[c.section, c.start, c.end] for c in chunks]
