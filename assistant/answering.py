@@ -155,7 +155,7 @@ _QUESTION_WORDS = re.compile(
     r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
 )
 _UNIT_AFTER_ASK = re.compile(
-    r"(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋|分|笔|户|场)"
+    r"(?<!第)(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋|分|笔|户|场)"
 )
 #: Amounts measured in money, whatever word a question uses for them.
 _MONEY_ASK = re.compile(
@@ -761,6 +761,8 @@ def answer(
         fact_ok = any(_quantities(c.text, query) for c in chosen)
     elif kind in ("time", "where"):  # a time of day, a place the question does not name
         fact_ok = any(m.group() not in text for c in chosen for m in _KINDS[kind][1].finditer(c.text))
+    elif kind == "list":  # "分别是哪几家" wants them named, not "4家企业入选"
+        fact_ok = any(re.search(r"、|和|及|与|等", c.text) for c in chosen)
     else:
         fact_ok = kind != "date" or any(_KINDS["date"][1].search(c.text) for c in cands[:3])
     dense = best.passage.dense if best else 0.0

@@ -77,6 +77,7 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
         "青岛地铁6号线二期什么时候开通？",  # the sources speak of 一期 only
         "What is the population of Qingdao?",  # a population is counted in 人: "14项数据" is not one
         "What was the budget of the Digital Qingdao 2.0 project?",  # a budget is an amount in 元
+        "入选国家软件百强的那4家青岛企业分别是哪几家？",  # a list wants names: "4家企业入选" is none
     ],
 )
 def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
@@ -93,6 +94,7 @@ def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
         ("这篇报道的记者是谁？", "姜丹宁"),  # 这篇 names no topic: the byline is the answer
         ("记者跟随融媒体行到青岛采访是在哪几天？", "8月7日至8日"),  # 采访, a verb: paraphrased (见证)
         ("徐楠楠在檬豆担任什么职务？", "数字金融总经理"),  # 担任 only links the name to the title
+        ("听说青岛智慧城市建设在全国挺靠前，到底排第几名？", "第九位"),  # 第几名: a rank, not people
     ],
 )
 def test_facts_of_the_asked_kind_are_answered(retriever, question, gold):
