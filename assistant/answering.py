@@ -175,7 +175,7 @@ _GENERIC = frozenset(
     "文中 文末 本文 全文 原文 这篇 那篇 本篇 该文 此文 读者 作者 article page text photo photos story "
     "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
     # Words of conversation, not of the topic ("听说…到底排第几", "那会儿…还有别的…吗").
-    "听说 到底 究竟 那会儿 当时 那时 那个 这个 别的 其他 其它 "
+    "听说 到底 究竟 那会儿 当时 那时 后来 之后 以后 如今 那个 这个 别的 其他 其它 "
     # English function words and question words carry no topic.
     "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
     "been being has have had do does did what which who whom whose when where why how many much "
@@ -849,7 +849,8 @@ def _quantities(sentence: str, question: str) -> list[str]:
     """The amounts ``sentence`` states that ``question`` does not already name.
 
     Not amounts: ordinals (第九, unless the question asks 第几), dates (2023年, 4月, 8日),
-    names with a number the question uses (6号线), and Chinese numerals inside words (一体化).
+    names with a number the question uses (6号线), Chinese numerals inside words (一体化), and
+    a lone 一 (一家大数据平台 is "a platform").
     """
     asked = set(re.findall(r"\d+(?:\.\d+)?", normalise_query_text(question)))
     ordinal_asked = re.search(r"第(几|多少)", question) is not None
@@ -866,7 +867,7 @@ def _quantities(sentence: str, question: str) -> list[str]:
             is_date = (after != "" and after in "月日号") or (len(number) == 4 and after == "年")
             if number in asked or is_date:
                 continue
-        elif not after or after not in _MEASURES:
+        elif not after or after not in _MEASURES or number == "一":  # 一家 is "a", not a count
             continue
         counter = sentence[m.end() : m.end() + 3].lstrip("万亿多余")[:1]
         if counted and (not counter or counter not in counters):

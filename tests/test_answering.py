@@ -78,6 +78,7 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
         "What is the population of Qingdao?",  # a population is counted in 人: "14项数据" is not one
         "What was the budget of the Digital Qingdao 2.0 project?",  # a budget is an amount in 元
         "入选国家软件百强的那4家青岛企业分别是哪几家？",  # a list wants names: "4家企业入选" is none
+        "檬豆平台上目前有多少家中小企业上云？",  # "也是一家大数据平台": 一家 is "a", not a count
     ],
 )
 def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
