@@ -353,6 +353,8 @@ class _Vocabulary:
         if term not in self.freq and len(term) > 1 and _CJK.match(term):
             return sum(self.weight(ch) for ch in term) / len(term)
         surprisal = -math.log((self.freq.get(term, 0) + 1) / self.total)
+        if re.fullmatch(r"[a-z]{4,}", term) and term not in self.freq:
+            return 3.0  # an English word the lexicon could not translate: a guess, not a fact
         return max(0.5, surprisal - 7.0) * (0.5 if self.tag(term) == "v" else 1.0)
 
     def tag(self, term: str) -> str | None:
