@@ -30,6 +30,8 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 	$(BIN)/assistant reindex --check
 	$(BIN)/assistant eval eval/questions.jsonl --min-accuracy 0.85 --min-refusal 0.90
+	# The holdout sets (written without sight of the code) guard against regressions too.
+	for f in eval/holdout*.jsonl; do $(BIN)/assistant eval $$f --min-accuracy 0.85 --min-refusal 0.85 || exit 1; done
 
 screenshot: setup
 	$(BIN)/python -m tests.screenshot docs/chat.png
