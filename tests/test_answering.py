@@ -32,6 +32,17 @@ def assert_verbatim(retriever, result: Answer):
         ("“青碳行”是什么？", "青碳行"),  # 是什么
         ("How many data centers has Qingdao built?", "50个数据中心"),
         ("When did Qingdao launch the Digital Qingdao 2.0 project?", "2023年"),
+        ("青岛是第几批数字人民币试点地区？", "第二批"),  # an ordinal, when 第几 is asked
+        ("海洋数据交易平台累计交易额是多少？", "1053万元"),  # money, stated
+        ("数字技术引领了哪几条“链”的重构与优化？", "产业链、供应链、价值链"),  # 哪几: a list
+        ("这篇报道的记者是谁？", "姜丹宁"),  # 这篇 names no topic: the byline is the answer
+        ("记者跟随融媒体行到青岛采访是在哪几天？", "8月7日至8日"),  # 采访, a verb: paraphrased (见证)
+        ("徐楠楠在檬豆担任什么职务？", "数字金融总经理"),  # 担任 only links the name to the title
+        ("听说青岛智慧城市建设在全国挺靠前，到底排第几名？", "第九位"),  # 第几名: a rank, not people
+        # English names in pinyin stand for the sources' own spelling, also for the search.
+        ("Who is Xu Nannan?", "徐楠楠"),
+        ("What is Cheng Peng's position at Zhenqing Bus Group?", "首席数据官程鹏"),
+        ("Who is Jiang Danning?", "姜丹宁"),
     ],
 )
 def test_question_kinds_quote_the_fact(retriever, question, gold):
@@ -84,38 +95,6 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
 def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
     result = ask(retriever, question)
     assert result.refused, result.text
-
-
-@pytest.mark.parametrize(
-    "question,gold",
-    [
-        ("青岛是第几批数字人民币试点地区？", "第二批"),  # an ordinal, when 第几 is asked
-        ("海洋数据交易平台累计交易额是多少？", "1053万元"),  # money, stated
-        ("数字技术引领了哪几条“链”的重构与优化？", "产业链、供应链、价值链"),  # 哪几: a list
-        ("这篇报道的记者是谁？", "姜丹宁"),  # 这篇 names no topic: the byline is the answer
-        ("记者跟随融媒体行到青岛采访是在哪几天？", "8月7日至8日"),  # 采访, a verb: paraphrased (见证)
-        ("徐楠楠在檬豆担任什么职务？", "数字金融总经理"),  # 担任 only links the name to the title
-        ("听说青岛智慧城市建设在全国挺靠前，到底排第几名？", "第九位"),  # 第几名: a rank, not people
-    ],
-)
-def test_facts_of_the_asked_kind_are_answered(retriever, question, gold):
-    result = ask(retriever, question)
-    assert not result.refused, result.text
-    assert any(gold in c.quote for c in result.citations), result.text
-
-
-@pytest.mark.parametrize(
-    "question,gold",
-    [
-        ("Who is Xu Nannan?", "徐楠楠"),  # pinyin → the sources' 徐楠楠, also for the search
-        ("What is Cheng Peng's position at Zhenqing Bus Group?", "首席数据官程鹏"),
-        ("Who is Jiang Danning?", "姜丹宁"),
-    ],
-)
-def test_english_names_in_pinyin_find_the_chinese_name(retriever, question, gold):
-    result = ask(retriever, question)
-    assert not result.refused, result.text
-    assert any(gold in c.quote for c in result.citations), result.text
 
 
 @pytest.mark.parametrize(
