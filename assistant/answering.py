@@ -138,7 +138,7 @@ _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"总经理|总裁|首席|记者|局长|主任|董事长|负责人|介绍|告诉|说[。，,]|表示"),
     ),
     "list": (
-        re.compile(r"哪些|哪几|包括|包含|有什么|有哪|\bwhich\b.*\b(areas|fields|things|services)\b", re.I),
+        re.compile(r"哪些|哪几|包括|包含|有什么(?!特|不同|不一样|用|作用|意义|好处|区别|优势|亮点)|有哪|\bwhich\b.*\b(areas|fields|things|services)\b", re.I),
         re.compile(r"、|等"),
     ),
     "yesno": (
@@ -176,6 +176,8 @@ _GENERIC = frozenset(
     "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
     # Words of conversation, not of the topic ("听说…到底排第几", "那会儿…还有别的…吗").
     "听说 到底 究竟 那会儿 当时 那时 后来 之后 以后 如今 那个 这个 别的 其他 其它 "
+    # What kind of answer is wanted, not about what ("有什么特别的").
+    "特别 特殊 厉害 不一样 "
     # English function words and question words carry no topic.
     "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
     "been being has have had do does did what which who whom whose when where why how many much "
@@ -526,7 +528,9 @@ def _credits(
     """
     low = normalise_query_text(text)
     credit = {t: 1.0 for t in terms if t in low}
-    soft = [t for t in terms if t not in credit and not vocab.is_place(t)]
+    # Latin words and codes must be written: the vectors of short Latin strings are noise
+    # (gdp ~ abc at 0.61), and across languages the lexicon, not the vectors, is the bridge.
+    soft = [t for t in terms if t not in credit and _CJK.match(t) and not vocab.is_place(t)]
     if not soft:
         return credit
     words = sorted({w for w in segment(low) if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})

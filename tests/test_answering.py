@@ -39,6 +39,7 @@ def assert_verbatim(retriever, result: Answer):
         ("记者跟随融媒体行到青岛采访是在哪几天？", "8月7日至8日"),  # 采访, a verb: paraphrased (见证)
         ("徐楠楠在檬豆担任什么职务？", "数字金融总经理"),  # 担任 only links the name to the title
         ("听说青岛智慧城市建设在全国挺靠前，到底排第几名？", "第九位"),  # 第几名: a rank, not people
+        ("青岛地铁6号线有什么特别的？", "全自主运行系统"),  # 特别 says what kind of answer, not about what
         # English names in pinyin stand for the sources' own spelling, also for the search.
         ("Who is Xu Nannan?", "徐楠楠"),
         ("What is Cheng Peng's position at Zhenqing Bus Group?", "首席数据官程鹏"),
@@ -90,6 +91,7 @@ def test_refusals_name_missing_terms_and_suggest(retriever, question):
         "What was the budget of the Digital Qingdao 2.0 project?",  # a budget is an amount in 元
         "入选国家软件百强的那4家青岛企业分别是哪几家？",  # a list wants names: "4家企业入选" is none
         "檬豆平台上目前有多少家中小企业上云？",  # "也是一家大数据平台": 一家 is "a", not a count
+        "青岛的GDP是多少？",  # a code must be written: its vector is near "ABC" (0.61)
     ],
 )
 def test_the_asked_kind_of_fact_must_be_in_the_quote(retriever, question):
