@@ -138,7 +138,11 @@ _KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"总经理|总裁|首席|记者|局长|主任|董事长|负责人|介绍|告诉|说[。，,]|表示"),
     ),
     "list": (
-        re.compile(r"哪些|哪几|包括|包含|有什么(?!特|不同|不一样|用|作用|意义|好处|区别|优势|亮点)|有哪|\bwhich\b.*\b(areas|fields|things|services)\b", re.I),
+        re.compile(
+            r"哪些|哪几|包括|包含|有什么(?!特|不同|不一样|用|作用|意义|好处|区别|优势|亮点)|有哪|"
+            r"\bwhich\b.*\b(areas|fields|things|services)\b",
+            re.I,
+        ),
         re.compile(r"、|等"),
     ),
     "yesno": (
@@ -257,24 +261,27 @@ _NUMERIC = re.compile(r"\d")  # codes: 5G, 2.0
 
 def _question_terms(
     text: str, english: bool, retriever: Retriever, vocab: "_Vocabulary"
-) -> tuple[list[str], dict[str, str]]:
-    """The terms to look for in the sources, and the resident's own word for each.
+) -> tuple[list[str], dict[str, str], dict[str, bool]]:
+    """The terms to look for in the sources, the resident's own word for each, and the
+    terms that stand for Chinese names given in pinyin, with whether the sources write them.
 
     An English question is matched through the model's bilingual lexicon: each content
     word stands for the translation the sources use (or its first one); a word with no
-    translation is kept as is and will usually count as not covered.
+    translation is kept as is and will usually count as not covered. A name in pinyin
+    stands for the sources' own spelling ("Cheng Peng" → 程鹏), or for itself ("Chengdu").
     """
     if not (english and retriever.lexicon):
-        return _content_terms(text), {}
+        return _content_terms(text), {}, {}
     terms: list[str] = []
     labels: dict[str, str] = {}
-    # Chinese names in pinyin stand for the sources' word ("Cheng Peng" → 程鹏), if any.
-    names = _pinyin_names(text, retriever.lexicon)
-    for name in names:
-        term = vocab.pinyin_word(name) or name.lower()
+    names: dict[str, bool] = {}
+    for name in _pinyin_names(text, retriever.lexicon):
+        written = vocab.pinyin_word(name)
+        term = written or name.lower()
         terms.append(term)
         labels[term] = name
-    named = {w.lower() for name in names for w in re.split(r"[ -]", name)}
+        names[term] = written is not None
+    named = {w.lower() for name in labels.values() for w in re.split(r"[ -]", name)}
     for word, chinese in translate_english(text, retriever.lexicon):
         if word in _GENERIC or word in named:
             continue
@@ -286,7 +293,7 @@ def _question_terms(
     for code in re.findall(r"\d+(?:\.\d+)?[a-z]*|\b[A-Z]{2,}\b", text):
         if code.lower() not in terms:
             terms.append(code.lower())
-    return terms, labels
+    return terms, labels, names
 
 
 _ENGLISH_ANSWER_KINDS = frozenset(
@@ -721,9 +728,9 @@ def answer(
     query, inherited = resolve_follow_up(text, history or ())
     kind = inherited or question_kind(text)
     vocab = _vocabulary(retriever)
-    terms, labels = _question_terms(text, english, retriever, vocab)
-    if english:  # the sources' own spelling of names given in pinyin helps find them
-        query = " ".join([query] + [t for t in terms if _CJK.match(t) and labels.get(t, "")[:1].isupper()])
+    terms, labels, names = _question_terms(text, english, retriever, vocab)
+    # The sources' own spelling of names given in pinyin helps find them.
+    query = " ".join([query] + [t for t, written in names.items() if written])
     passages = retriever.search(query, k=config.ANSWER_PASSAGES)
 
     cands = _candidates(passages, retriever) if passages else []
@@ -733,8 +740,8 @@ def answer(
         cands.sort(key=lambda c: -c.score)
     best = cands[0] if cands else None
 
-    # Refusal signals: term coverage by the best passage, places the sources never
-    # name, and a measured quantity (公里, 元, 辆…) that no candidate sentence holds.
+    # Refusal signals: term coverage by the best passage, places and names the sources
+    # never write, and the kind of fact asked for (an amount, 元, a date…) missing from the quote.
     context = _context(best, retriever) if best is not None else ""
     cov = _coverage(terms, context, retriever.encoder, vocab) if best is not None else _Coverage(0.0, terms)
     # Terms whose absence alone means the sources cannot answer: unknown places, the focus.
@@ -742,10 +749,7 @@ def answer(
     # A year, phase or line the question names ("到2025年", "二期", "6号线") must be where the
     # answer is: a sentence about 一期 does not answer a question about 二期.
     absent_terms += [q for q in _QUALIFIER.findall(normalise_query_text(text)) if q not in context]
-    if english:  # Chinese names in pinyin ("Chengdu") that the sources never write
-        absent_terms += [
-            n.lower() for n in _pinyin_names(text, retriever.lexicon) if vocab.pinyin_word(n) is None
-        ]
+    absent_terms += [t for t, written in names.items() if not written]  # "Chengdu"
     focus, before = (_english_focus(terms, labels), False) if english else _focus_term(text, terms)
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
