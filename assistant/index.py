@@ -218,6 +218,14 @@ class _DocCache:
     """
 
     MAGIC = b"QACACHE5\n"
+    #: The term-count arrays after the vectors, in file order, as stored.
+    LEX_ARRAYS = (
+        ("vocab", np.uint32),
+        ("lengths", np.int64),
+        ("n_terms", np.int64),
+        ("terms", np.uint32),
+        ("counts", np.uint32),
+    )
 
     def __init__(self, root: Path, encoder_name: str):
         settings = f"{encoder_name}|{config.PIPELINE.fingerprint()}|{FORMAT_VERSION}"
@@ -265,30 +273,24 @@ class _DocCache:
             spans = meta["spans"]
             rows, dim = meta["shape"]
             n, pairs = len(spans), meta["pairs"]
-            arrays = []
-            for dtype, count in (
-                (np.float32, rows * dim),
-                (np.uint32, meta["vocab"]),
-                (np.int64, n),
-                (np.int64, n),
-                (np.uint32, pairs),
-                (np.uint32, pairs),
-            ):
-                arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=at))
-                at += np.dtype(dtype).itemsize * count
-            vectors, vocab, lengths, n_terms, terms, counts = arrays
-            if rows != n or at != len(data) or int(n_terms.sum()) != pairs:
+            vectors = np.frombuffer(data, dtype=np.float32, count=rows * dim, offset=at)
+            at += vectors.nbytes
+            sizes = {"vocab": meta["vocab"], "lengths": n, "n_terms": n, "terms": pairs, "counts": pairs}
+            arrays = {}
+            for name, dtype in self.LEX_ARRAYS:
+                arrays[name] = np.frombuffer(data, dtype=dtype, count=sizes[name], offset=at)
+                at += arrays[name].nbytes
+            lex = DocTermCounts(**arrays)
+            if rows != n or at != len(data) or int(lex.n_terms.sum()) != pairs:
                 return None
-            if (pairs and int(terms.max()) >= len(vocab)) or int(vocab.max(initial=0)) >= len(
+            if (pairs and int(lex.terms.max()) >= len(lex.vocab)) or int(lex.vocab.max(initial=0)) >= len(
                 self.terms.strings
             ):
                 return None
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
         self.used.add(where)
-        return _Cached(
-            doc, spans, DocTermCounts(vocab, lengths, n_terms, terms, counts), vectors.reshape(rows, dim)
-        )
+        return _Cached(doc, spans, lex, vectors.reshape(rows, dim))
 
     def put(self, entry: _Cached) -> None:
         self.terms.save()  # the entry names terms by number: the table must have them first
@@ -318,14 +320,8 @@ class _DocCache:
         with tmp.open("wb") as fh:
             fh.write(self.MAGIC + len(header).to_bytes(8, "little") + header + text)
             fh.write(vectors.tobytes())
-            for array, dtype in (
-                (lex.vocab, np.uint32),
-                (lex.lengths, np.int64),
-                (lex.n_terms, np.int64),
-                (lex.terms, np.uint32),
-                (lex.counts, np.uint32),
-            ):
-                fh.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
+            for name, dtype in self.LEX_ARRAYS:
+                fh.write(np.ascontiguousarray(getattr(lex, name), dtype=dtype).tobytes())
         os.replace(tmp, path)
         self.used.add(where)
 
@@ -441,7 +437,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
         if entry is None:
             chunks = chunk_document(doc)
             lex = DocTermCounts.of([lexical_tokens(c.text) for c in chunks], cache.terms)
-            vectors = encoder.encode([_embedding_text(doc, c) for c in chunks])
+            vectors = encoder.encode([c.text for c in chunks])
             entry = _Cached(doc, [[c.section, c.start, c.end] for c in chunks], lex, vectors)
             cache.put(entry)
             embedded += len(chunks)
@@ -490,10 +486,6 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
 def _corpus_name(doc: Document, corpus_dir: Path) -> str:
     """The file's path inside the corpus folder (``a/notice.md`` and ``b/notice.md`` differ)."""
     return Path(doc.path).relative_to(corpus_dir).as_posix()
-
-
-def _embedding_text(doc: Document, chunk: Chunk) -> str:
-    return chunk.text
 
 
 def _switch(index_dir: Path, version: str) -> None:
