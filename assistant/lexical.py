@@ -226,18 +226,6 @@ class _TermCounts:
         # pairs come chunk by chunk: chunk i owns the next n_terms[i] of them
         self.n_terms, self.pair_term, self.counts, self.lengths = n_terms, pair_term, counts, lengths
 
-    @classmethod
-    def of_lists(cls, corpus_token_ids: list[list[int]]) -> "_TermCounts":
-        lengths = np.fromiter(map(len, corpus_token_ids), dtype=np.int64, count=len(corpus_token_ids))
-        flat = np.fromiter(
-            itertools.chain.from_iterable(corpus_token_ids), dtype=np.int64, count=int(lengths.sum())
-        )
-        doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-        width = int(flat.max()) + 1 if len(flat) else 1
-        keys, counts = np.unique(doc_of * width + flat, return_counts=True)
-        pair_doc, pair_term = np.divmod(keys, width)
-        return cls(np.bincount(pair_doc, minlength=len(lengths)), pair_term, counts, lengths)
-
     def as_lists(self) -> list[list[int]]:
         """Token ids per chunk (terms repeated by count: bm25s only counts them)."""
         out: list[list[int]] = [[] for _ in range(len(self.lengths))]
@@ -245,12 +233,6 @@ class _TermCounts:
         for d, t, c in zip(pair_doc.tolist(), self.pair_term.tolist(), self.counts.tolist()):
             out[d].extend([t] * c)
         return out
-
-
-def bm25_index_of_tokens(tokens: list[list[str]]):
-    """A bm25s index of ``tokens`` (one list per chunk); see ``bm25_index``."""
-    table = TermTable()
-    return bm25_index([DocTermCounts.of(tokens, table)], table)
 
 
 def bm25_index(parts: list[DocTermCounts], table: TermTable):
@@ -283,9 +265,7 @@ def bm25_index(parts: list[DocTermCounts], table: TermTable):
     return bm25
 
 
-_FAST_BM25 = None
-
-
+@functools.cache
 def _fast_bm25_class():
     """``bm25s.BM25`` with ``build_index_from_ids`` (bm25s's documented extension point)
     vectorised: bm25s counts terms and scores chunk by chunk in Python, ~2 s at 30,000
@@ -296,11 +276,9 @@ def _fast_bm25_class():
     term-frequency part is bm25s's own scorer applied to arrays (float64 against the float32
     counts, as numpy 2 promotes a chunk's float64 length term), then stored as float32.
     The CSC matrix holds each term's chunks in ascending order, as bm25s's builder sorts
-    them. Other BM25 variants, and numpy 1, use bm25s's own code.
+    them. Other BM25 variants, numpy 1, and token lists not built by ``bm25_index`` use
+    bm25s's own code.
     """
-    global _FAST_BM25
-    if _FAST_BM25 is not None:
-        return _FAST_BM25
     bm25s = import_bm25s()
     from bm25s import scoring
 
@@ -309,7 +287,8 @@ def _fast_bm25_class():
             self, unique_token_ids, corpus_token_ids, show_progress=True, leave_progress=False
         ):
             if (
-                self.method not in ("robertson", "lucene", "atire")
+                not isinstance(corpus_token_ids, _TermCounts)
+                or self.method not in ("robertson", "lucene", "atire")
                 or self.csc_backend != "numpy"
                 or int(np.__version__.split(".")[0]) < 2
             ):
@@ -321,8 +300,6 @@ def _fast_bm25_class():
             import scipy.sparse
 
             pairs = corpus_token_ids
-            if not isinstance(pairs, _TermCounts):
-                pairs = _TermCounts.of_lists(corpus_token_ids)
             lengths = pairs.lengths.astype(np.int64)
             # bm25s: np.array([len(doc_ids) for doc_ids in corpus_token_ids]).mean(), an int64 mean
             avg_doc_len = lengths.mean()
@@ -371,7 +348,6 @@ def _fast_bm25_class():
                 "num_docs": n_docs,
             }
 
-    _FAST_BM25 = FastBM25
     return FastBM25
 
 

@@ -167,7 +167,6 @@ def test_bm25_build_equals_bm25s():
         DocTermCounts,
         TermTable,
         bm25_index,
-        bm25_index_of_tokens,
         import_bm25s,
         lexical_tokens,
     )
@@ -178,12 +177,11 @@ def test_bm25_build_equals_bm25s():
     ids = [[vocab[t] for t in doc] for doc in tokens]
     reference = bm25s.BM25(k1=1.2, b=0.75)
     reference.index(bm25s.tokenization.Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False)
-    whole = bm25_index_of_tokens(tokens)
+    whole_table = TermTable()
+    whole = bm25_index([DocTermCounts.of(tokens, whole_table)], whole_table)
     table = TermTable()
     table.ids_of(["未用词", "另一个"])  # numbers the corpus never uses are left out
-    parts = bm25_index(
-        [DocTermCounts.of(tokens[i : i + 7], table) for i in range(0, len(tokens), 7)], table
-    )
+    parts = bm25_index([DocTermCounts.of(tokens[i : i + 7], table) for i in range(0, len(tokens), 7)], table)
     for built in (whole, parts):
         assert built.vocab_dict == reference.vocab_dict
         for key in ("data", "indices", "indptr"):
