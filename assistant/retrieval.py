@@ -149,7 +149,6 @@ class Retriever:
         self.encoder = encoder
         self.lexicon = lexicon or {}
         self.version = data.manifest["version"]
-        self._bm25_ids = np.arange(len(data.chunks))
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None) -> "Retriever":
