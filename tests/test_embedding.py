@@ -70,30 +70,26 @@ def test_empty_emoji_and_huge_inputs_do_not_crash(encoder):
     assert encoder.encode([]).shape == (0, encoder.dim)
 
 
-def test_related_chinese_sentences_score_higher(encoder):
-    query, related, unrelated = encoder.encode(
-        [
+@pytest.mark.parametrize(
+    "anchor,related,unrelated",
+    [
+        (
             "青岛地铁有多少条线路？",
             "青岛市轨道交通已开通运营多条地铁线路。",
             "医疗商业核保业务在包头成功复用。",
-        ]
-    )
-    assert cos(query, related) > cos(query, unrelated)
-    a, b, c = encoder.encode(
-        ["数据要素市场化配置改革", "推进公共数据运营和数据交易", "海边的天气很好适合游泳"]
-    )
-    assert cos(a, b) > cos(a, c)
-
-
-def test_english_question_is_closer_to_its_chinese_counterpart(encoder):
-    english, chinese, unrelated = encoder.encode(
-        [
+        ),
+        ("数据要素市场化配置改革", "推进公共数据运营和数据交易", "海边的天气很好适合游泳"),
+        # an English question is closer to its Chinese counterpart
+        (
             "How many data centers has Qingdao built?",
             "青岛布局了多少个数据中心？",
             "今年夏天海水浴场游客很多。",
-        ]
-    )
-    assert cos(english, chinese) > cos(english, unrelated)
+        ),
+    ],
+)
+def test_related_text_scores_higher(encoder, anchor, related, unrelated):
+    a, r, u = encoder.encode([anchor, related, unrelated])
+    assert cos(a, r) > cos(a, u)
 
 
 def test_fast_path_matches_sentence_transformers(encoder):
