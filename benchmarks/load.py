@@ -64,9 +64,25 @@ def assistant_command() -> list[str]:
     return [str(exe)] if exe.is_file() else [sys.executable, "-m", "assistant.cli"]
 
 
-def start_server(index: Path, data: Path, log: Path, timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
+def wait_for_server(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
+    """Return once ``url`` answers 200; raise with the log's tail if ``proc`` exits or time
+    runs out (the process is then left to the caller). The browser tests use it too."""
     import httpx
 
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"assistant serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"assistant serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def start_server(index: Path, data: Path, log: Path, timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(
         os.environ,
@@ -79,18 +95,12 @@ def start_server(index: Path, data: Path, log: Path, timeout: float = 120.0) -> 
     out = log.open("w")
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"assistant serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError(f"assistant serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+    try:
+        wait_for_server(proc, url, log, timeout)
+    except RuntimeError:
+        stop_server(proc)
+        raise
+    return proc, url
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+
+from benchmarks.load import free_port, wait_for_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -97,12 +98,6 @@ class Server:
             return list(conn.execute("SELECT question, vote FROM votes"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(index: Path, data: Path, netlog: Path, log: Path, timeout: float = 90) -> Server:
     """``assistant serve`` on a free loopback port; returns once the page answers."""
     port = free_port()
@@ -116,18 +111,12 @@ def start_server(index: Path, data: Path, netlog: Path, log: Path, timeout: floa
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"assistant serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
-                return Server(url, data, netlog, index, proc)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"assistant serve did not answer within {timeout} s:\n{log.read_text()}")
+    try:
+        wait_for_server(proc, url, log, timeout)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return Server(url, data, netlog, index, proc)
 
 
 def stop_server(server: Server) -> None:
