@@ -22,6 +22,12 @@ BUNDLED_MODEL_DIR = PACKAGE_DIR / "models" / BUNDLED_MODEL_NAME
 
 #: Questions longer than this are cut (with a notice), so one paste cannot stall the server.
 MAX_QUESTION_CHARS = 500
+#: Each earlier question or answer in a request's history is cut to this many characters too.
+MAX_HISTORY_ENTRY_CHARS = MAX_QUESTION_CHARS
+#: Only the last this-many turns of a history are read; older ones cannot change a follow-up.
+MAX_HISTORY_TURNS = 10
+#: Request bodies larger than this are turned away (HTTP 413) on every route of ``assistant serve``.
+MAX_BODY_BYTES = 64 * 1024
 
 #: Files larger than this are skipped at reindex with a named reason.
 MAX_FILE_BYTES = 5 * 1024 * 1024
