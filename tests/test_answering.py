@@ -113,7 +113,7 @@ def test_english_question_about_a_place_the_sources_never_name_is_refused(retrie
 
 
 def test_pinyin_names_are_capitalised_words_no_english_word_explains():
-    from assistant.answering import _pinyin_names
+    from assistant.answering.question import pinyin_names as _pinyin_names
     from assistant.embedding import load_lexicon
 
     lexicon = load_lexicon()
@@ -123,7 +123,7 @@ def test_pinyin_names_are_capitalised_words_no_english_word_explains():
 
 
 def test_quantities_leave_out_dates_ordinals_and_the_questions_own_numbers():
-    from assistant.answering import _quantities
+    from assistant.answering.evidence import quantities as _quantities
 
     sentence = "今年4月开通的6号线是全国第一条全自主运行线路,2023年以来连续五年排名第九,建成50个数据中心。"
     assert _quantities(sentence, "6号线的成绩有多少？") == ["五", "50"]

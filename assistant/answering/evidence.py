@@ -1,0 +1,151 @@
+"""Evidence: candidate sentences, their context, and how well they cover the question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import config
+from ..chunking import split_sentences
+from ..lexical import normalise_query_text, segment
+from ..retrieval import Passage, Retriever
+from .question import KINDS, asked_unit
+from .vocabulary import CJK, Vocabulary
+
+
+@dataclass
+class Coverage:
+    ratio: float
+    missing: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
+
+
+def term_credits(
+    terms: list[str], text: str, encoder, vocab: Vocabulary, synonym_sim: float | None = None
+) -> dict[str, float]:
+    """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
+
+    A term counts in full when written in the text or when the model's word vectors call
+    it a synonym of a word there (cosine >= SYNONYM_SIM, e.g. 孩子/儿童); half when it
+    shares a character with a word there (机柜/机架, 延迟/时延), as Chinese compounds
+    built on one morpheme are usually related. Place names count only when written
+    exactly: to a word-vector model every city looks like every other city.
+    """
+    low = normalise_query_text(text)
+    credit = {t: 1.0 for t in terms if t in low}
+    # Latin words and codes must be written: the vectors of short Latin strings are noise
+    # (gdp ~ abc at 0.61), and across languages the lexicon, not the vectors, is the bridge.
+    soft = [t for t in terms if t not in credit and CJK.match(t) and not vocab.is_place(t)]
+    if not soft:
+        return credit
+    words = sorted({w for w in segment(low) if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})
+    if words:
+        sims = encoder.encode(soft) @ encoder.encode(words).T
+        for t, row in zip(soft, sims):
+            if row.max() >= (synonym_sim or config.SYNONYM_SIM):
+                credit[t] = 1.0
+            elif CJK.match(t) and any(ch in w for w in words for ch in t):
+                credit[t] = 0.5
+    return credit
+
+
+def coverage_of(terms: list[str], text: str, encoder, vocab: Vocabulary) -> Coverage:
+    """Weighted share of ``terms`` that ``text`` covers, and the terms it misses."""
+    if not terms:
+        return Coverage(1.0)
+    credit = term_credits(terms, text, encoder, vocab)
+    total = sum(vocab.weight(t) for t in terms)
+    got = sum(vocab.weight(t) * credit.get(t, 0.0) for t in terms)
+    partial = [t for t, c in credit.items() if c < 1.0]
+    return Coverage(got / total if total else 1.0, [t for t in terms if t not in credit], partial)
+
+
+# -------------------------------------------------------------------- sentence choice
+
+
+@dataclass
+@dataclass
+class Candidate:
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    score: float = 0.0
+
+
+def candidate_sentences(passages: list[Passage], retriever: Retriever) -> list[Candidate]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p in passages:
+        doc = retriever.documents[p.doc_id]
+        for s, e in split_sentences(doc.text[p.start : p.end], p.start):
+            if (p.doc_id, s) in seen or not re.search(r"\w", doc.text[s:e]):
+                continue
+            seen.add((p.doc_id, s))
+            out.append(Candidate(p, s, e, doc.text[s:e]))
+    return out
+
+
+def context_text(c: Candidate, retriever: Retriever) -> str:
+    """The best sentence with its surroundings: its passage, widened to CONTEXT_CHARS on
+    each side, because the subject of a sentence is often named a sentence or two before."""
+    text = retriever.documents[c.passage.doc_id].text
+    start = min(c.passage.start, max(0, c.start - config.CONTEXT_CHARS))
+    end = max(c.passage.end, min(len(text), c.end + config.CONTEXT_CHARS))
+    return text[start:end]
+
+
+_PERCENT_ASK = re.compile(r"百分|比例|占比|率|percent|rate|share", re.I)
+
+
+def fact_pattern(question: str, kind: str) -> re.Pattern | None:
+    """What a sentence must hold to answer this kind of question (None: anything)."""
+    unit = asked_unit(question)
+    if kind == "number" and unit:
+        return quantity_pattern(unit)
+    if kind == "number" and _PERCENT_ASK.search(question):
+        return re.compile(r"\d%|百分之|成")
+    return KINDS[kind][1] if kind in KINDS else None
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二三四五六七八九十两百千万亿]+")
+#: What may follow a number written in Chinese numerals for it to be an amount (三个, 五年, 两成).
+_MEASURES = "个家项位次人条座辆名架批届年倍成万亿元米吨台部套张所栋多余"
+#: Classifiers of counted things.
+_COUNTERS = "个家项位条座辆名架批台部套张所栋"
+
+
+def quantities(sentence: str, question: str) -> list[str]:
+    """The amounts ``sentence`` states that ``question`` does not already name.
+
+    Not amounts: ordinals (第九, unless the question asks 第几), dates (2023年, 4月, 8日),
+    names with a number the question uses (6号线), Chinese numerals inside words (一体化), and
+    a lone 一 (一家大数据平台 is "a platform").
+    """
+    asked = set(re.findall(r"\d+(?:\.\d+)?", normalise_query_text(question)))
+    ordinal_asked = re.search(r"第(几|多少)", question) is not None
+    # "多少个车站" counts things: "85人次" or "60%" is no answer, "50个" or "5.2万架" is.
+    # English "how many" counts things or people, and names no classifier to tell which.
+    counters = _COUNTERS + "人" if re.search(r"\bhow many\b", question, re.I) else _COUNTERS
+    counted = counters != _COUNTERS or re.search(r"(?:多少|几)[" + _COUNTERS + "]", question) is not None
+    found = []
+    for m in _NUMBER.finditer(sentence):
+        number, after = m.group(), sentence[m.end() : m.end() + 1]
+        if sentence[max(0, m.start() - 1) : m.start()] == "第" and not ordinal_asked:
+            continue
+        if number[0].isdigit():
+            is_date = (after != "" and after in "月日号") or (len(number) == 4 and after == "年")
+            if number in asked or is_date:
+                continue
+        elif not after or after not in _MEASURES or number == "一":  # 一家 is "a", not a count
+            continue
+        counter = sentence[m.end() : m.end() + 3].lstrip("万亿多余")[:1]
+        if counted and (not counter or counter not in counters):
+            continue
+        found.append(number)
+    return found
+
+
+def quantity_pattern(unit: str) -> re.Pattern:
+    """A number (digits or Chinese numerals) followed by ``unit``: "50公里", "七十多万人"."""
+    return re.compile(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit))

@@ -1,0 +1,277 @@
+"""Question analysis: what kind of fact is asked, about which words, and follow-ups."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ..lexical import normalise_query_text, segment
+from ..retrieval import ENGLISH_STOP_WORDS, Retriever, is_english, translate_english
+from .types import Turn
+from .vocabulary import CJK, Vocabulary, pinyin_splits
+
+KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "time": (
+        re.compile(r"几点|营业时间|开放时间|\bwhat time\b|\bwhat hours?\b|\bopening hours\b", re.I),
+        re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}\s*点|[上下]午\s*\d|凌晨|早上\s*\d|晚上\s*\d|全天|24小时"),
+    ),
+    "where": (
+        # Only a named administrative level: "在哪里" is as often answered by "在6号线一期".
+        re.compile(r"哪个(?:区|县|镇|街道)|\bwhich district\b", re.I),
+        re.compile(r"[\u4e00-\u9fff]{2,8}?(?<![地园社城片景小辖全市])(?:区|县|镇|街道)"),
+    ),
+    "date": (
+        re.compile(r"哪一?年|哪个月|几月|什么时[候间]|何时|哪几?天|日期|\bwhen\b|what year|which year", re.I),
+        re.compile(r"\d{4}年|\d{1,2}月|今年|去年|明年|以来|初期|年底|年初"),
+    ),
+    "number": (
+        re.compile(
+            r"多少|(?<!哪)几[个家项位次人条座辆名架批届年%]?|多[大高长快]|比例|百分|占比|\bhow (many|much)\b|"
+            r"what (percentage|rate|share|number)|\brate\b|\bpercent|\bpopulation\b|\bhow long\b",
+            re.I,
+        ),
+        re.compile(
+            r"\d|[一二三四五六七八九十两][十百千万亿多余]|[一二三四五六七八九十两][个家项位次人条座辆名架批]|百分之"
+        ),
+    ),
+    "who": (
+        re.compile(r"谁|哪位|什么人|姓名|名字|\bwho\b|\bwhose\b", re.I),
+        re.compile(r"总经理|总裁|首席|记者|局长|主任|董事长|负责人|介绍|告诉|说[。，,]|表示"),
+    ),
+    "list": (
+        re.compile(
+            r"哪些|哪几|包括|包含|有什么(?!特|不同|不一样|用|作用|意义|好处|区别|优势|亮点)|有哪|"
+            r"\bwhich\b.*\b(areas|fields|things|services)\b",
+            re.I,
+        ),
+        re.compile(r"、|等"),
+    ),
+    "yesno": (
+        re.compile(
+            r"是否|能不能|能否|可不可以|有没有|会不会|可以.*吗|能.*吗|^(can|is|are|does|do|did|has|have)\b",
+            re.I,
+        ),
+        re.compile(r"."),
+    ),
+}
+
+_QUESTION_WORDS = re.compile(
+    r"请问|是什么|什么样|什么|哪一年|哪些|哪个|哪家|哪位|哪里|哪儿|多少|怎么样|怎样|怎么|如何|为什么|"
+    r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
+)
+_UNIT_AFTER_ASK = re.compile(
+    r"(?<!第)(?:多少|几)(公里|千米|平方米|平方公里|米|亿元|万元|元|辆|名|座|吨|台|部|套|张|所|栋|分|笔|户|场)"
+)
+#: Amounts measured in money, whatever word a question uses for them.
+_MONEY_ASK = re.compile(
+    r"多少钱|几块钱|(?:投资|预算|经费|资金|票价|价格|费用|成本|营收|收入|金额|花费|补贴)[^，。？?]{0,6}(?:多少|几)"
+    r"|(?:多少|几)[^，。？?]{0,4}(?:投资|预算|经费|资金|费用|成本|补贴)"
+    r"|\b(?:cost|price|budget|investment|fare|fee|spend|spent|funding)\b"
+)
+_FOLLOW_UP = re.compile(
+    r"^(那|那么|还有|那它|它|他|她|这|该|其|此)|[呢]\s*[？?]?$|^(and|what about|how about)\b", re.I
+)
+_PRONOUN = re.compile(r"它|他们|他|她|这个|该|其|此|\b(it|its|they|their|this|that)\b", re.I)
+
+#: Words that say nothing specific about the topic of a question in this domain.
+_GENERIC = frozenset(
+    "青岛 青岛市 我市 数字 问题 资料 文章 报道 目前 现在 请问 一下 介绍 情况 有关 关于 方面 主要 "
+    # Words about the article itself, which no sentence of it states.
+    "文中 文末 本文 全文 原文 这篇 那篇 本篇 该文 此文 读者 作者 article page text photo photos story "
+    "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
+    # Words of conversation, not of the topic ("听说…到底排第几", "那会儿…还有别的…吗").
+    "听说 到底 究竟 那会儿 当时 那时 后来 之后 以后 如今 那个 这个 别的 其他 其它 "
+    # What kind of answer is wanted, not about what ("有什么特别的").
+    "特别 特殊 厉害 不一样 "
+    # English function words and question words carry no topic.
+    "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
+    "been being has have had do does did what which who whom whose when where why how many much "
+    "its it this that these those there their they name called so far per".split()
+)
+
+
+def question_kind(question: str) -> str:
+    """The kind of fact asked for; the first matching kind wins (date before number)."""
+    for kind, (asks, _) in KINDS.items():
+        if asks.search(question):
+            return kind
+    return "what"
+
+
+# ------------------------------------------------------------------------ follow-ups
+
+
+def resolve_follow_up(question: str, history: Sequence[Turn]) -> tuple[str, str | None]:
+    """The question to search with, and the kind inherited from the previous question.
+
+    A short question that leans on the conversation ("那6号线呢？", "它是什么时候开通的？")
+    is searched together with the previous question, so its topic carries over.
+    """
+    if not history:
+        return question, None
+    previous = history[-1].question
+    short = len(question) <= 16 or (is_english(question) and len(question.split()) <= 6)
+    if short and (_FOLLOW_UP.search(question) or _PRONOUN.search(question)):
+        own_kind = question_kind(question)
+        inherited = question_kind(previous) if own_kind == "what" else None
+        return f"{question} {previous}", inherited
+    return question, None
+
+
+_ASK = re.compile(r"多少|几|什么|谁|哪[一个些家位种份条里年天]?")
+_SKIP = set("是 叫 为 有 了 的 都 共 在 个 家 位 种 项 条 名 年 月 天 到 成 成为 做 包括 包含 属于".split())
+#: Words that only say what kind of answer is wanted ("什么时候", "哪些方面"), not its topic.
+_ANSWER_KINDS = frozenset(
+    "名字 名称 时候 时期 时间 地方 方面 信息 程度 职务 职位 部门 环节 领域 单位 机构 类型 内容 样子 "
+    "情况 作用 意义 特点 级别 区域 位置 方式 模式 东西 事情 措施 办法 目标".split()
+)
+
+
+def focus_term(question: str, terms: list[str]) -> tuple[str | None, bool]:
+    """The thing a question asks about: the word right after or before its question word,
+    and whether it came before it.
+
+    In "主任是谁" or "有多少注册用户", 主任 and 注册 name exactly what must be in the
+    sources for an answer to exist; the rest of the question only locates it. A verb before
+    the question word is only its predicate (担任 in "担任什么职务").
+    """
+    words = segment(normalise_query_text(question))
+    for i, w in enumerate(words):
+        if not _ASK.match(w):
+            continue
+        # Look past classifiers, verbs like 是/有 and codes ("多少个5G基站" asks about 基站).
+        for step in (1, -1):
+            j = i + step
+            while 0 <= j < len(words) and (
+                words[j] in _SKIP or _ASK.match(words[j]) or _NUMERIC.match(words[j]) or not words[j].strip()
+            ):
+                j += step
+            if (
+                0 <= j < len(words)
+                and words[j] in terms
+                and words[j] not in _ANSWER_KINDS
+                and not re.match(r"[一二两三四五六七八九十百千万几]", words[j])
+            ):
+                return words[j], step < 0
+        return None, False
+    return None, False
+
+
+_NUMERIC = re.compile(r"\d")  # codes: 5G, 2.0
+
+
+def question_terms(
+    text: str, english: bool, retriever: Retriever, vocab: "Vocabulary"
+) -> tuple[list[str], dict[str, str], dict[str, bool]]:
+    """The terms to look for in the sources, the resident's own word for each, and the
+    terms that stand for Chinese names given in pinyin, with whether the sources write them.
+
+    An English question is matched through the model's bilingual lexicon: each content
+    word stands for the translation the sources use (or its first one); a word with no
+    translation is kept as is and will usually count as not covered. A name in pinyin
+    stands for the sources' own spelling ("Cheng Peng" → 程鹏), or for itself ("Chengdu").
+    """
+    if not (english and retriever.lexicon):
+        return content_terms(text), {}, {}
+    terms: list[str] = []
+    labels: dict[str, str] = {}
+    names: dict[str, bool] = {}
+    for name in pinyin_names(text, retriever.lexicon):
+        written = vocab.pinyin_word(name)
+        term = written or name.lower()
+        terms.append(term)
+        labels[term] = name
+        names[term] = written is not None
+    named = {w.lower() for name in labels.values() for w in re.split(r"[ -]", name)}
+    for word, chinese in translate_english(text, retriever.lexicon):
+        if word in _GENERIC or word in named:
+            continue
+        term = next((zh for zh in chinese if vocab.mentions(zh)), chinese[0] if chinese else word)
+        if term not in terms:
+            terms.append(term)
+            labels[term] = word
+    # Numbers and codes ("2.0", "5G", "TACS") are written the same in both languages.
+    for code in re.findall(r"\d+(?:\.\d+)?[a-z]*|\b[A-Z]{2,}\b", text):
+        if code.lower() not in terms:
+            terms.append(code.lower())
+    return terms, labels, names
+
+
+_ENGLISH_ANSWER_KINDS = frozenset(
+    "total main number amount name kind type value percentage percent rate share level year date "
+    "time period people person".split()
+)
+
+
+def english_focus(terms: list[str], labels: dict[str, str]) -> str | None:
+    """The first translated content word of an English question ("budget" in "What is the
+    total budget…"): English puts what it asks about right after the question word."""
+    for term in terms:
+        word = labels.get(term)
+        if word and term != word and word not in _ENGLISH_ANSWER_KINDS:
+            return term
+    return None
+
+
+# ---------------------------------------------------------------------- term coverage
+
+
+def content_terms(question: str) -> list[str]:
+    """The question's specific words, simplified and lower-cased, question words removed."""
+    text = _QUESTION_WORDS.sub(" ", normalise_query_text(question))
+    terms: list[str] = []
+    for run in re.findall(r"[\u3400-\u9fff]+|[a-z][a-z\-]+|\d+(?:\.\d+)?%?", text):
+        words = segment(run) if CJK.match(run) else [run]
+        for w in words:
+            if (
+                w not in _GENERIC
+                and w not in _SKIP
+                and not _ASK.fullmatch(w)
+                and (len(w) > 1 or w.isdigit())
+                and w not in terms
+            ):
+                terms.append(w)
+    return terms
+
+
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+
+
+def pinyin_names(question: str, lexicon: dict[str, tuple[str, ...]]) -> list[str]:
+    """Capitalised words of an English question that are no English word the lexicon knows
+    and read as two or more pinyin syllables: names of Chinese places, people or companies
+    ("What rank did Chengdu get" → Chengdu; "Cheng Peng" is one name)."""
+    names = []
+    for m in _CAPITALISED_RUN.finditer(question):
+        run: list[str] = []
+        for word in [*re.split(r"[ -]", m.group()), ""]:
+            lower = word.lower()
+            # An English word is in the lexicon as written (not by a stem: "Peng" is no "pen").
+            english = lower in lexicon or lower in ENGLISH_STOP_WORDS or lower in _GENERIC
+            if lower and not english and pinyin_splits(lower):
+                run.append(word)
+                continue
+            if run and any(len(split) >= 2 for split in pinyin_splits("".join(run).lower())):
+                names.append(" ".join(run))
+            run = []
+    return names
+
+
+def asked_unit(question: str) -> str | None:
+    """The measure in "全长多少公里" or "多少辆": asking for it means the answer must hold it.
+
+    Generic classifiers (个, 家, 项…) are left out: "多少个机柜" is rightly answered by
+    "5.2万架".
+    """
+    text = normalise_query_text(question)
+    if _MONEY_ASK.search(text):
+        return "元"
+    if re.search(r"\bpopulation\b|人口[^，。？?]{0,4}(?:多少|几)", text):
+        return "人"
+    m = _UNIT_AFTER_ASK.search(text)
+    return m.group(1) if m else None
+
+
+QUALIFIER = re.compile(
+    r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d一二三四五六七八九十])[\d一二三四五六七八九十]+(?:期|号线)"
+)

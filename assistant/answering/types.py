@@ -1,0 +1,69 @@
+"""The values answering hands out: a conversation turn, a citation, an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of the conversation, oldest first in a history."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    date: str
+    source: str
+    quote: str
+    passage: str
+    start: int  # offsets of ``quote`` in the normalised document text
+    end: int
+    passage_start: int
+    passage_end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    confidence: float
+    truncated: bool = False
+    missing_terms: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    index_version: str = ""
+
+    def to_dict(self) -> dict:
+        """The JSON shape shared by ``assistant ask --json`` and the web API."""
+        return {
+            "question": self.question,
+            "text": self.text,
+            "refused": self.refused,
+            "confidence": self.confidence,
+            "truncated": self.truncated,
+            "missing_terms": list(self.missing_terms),
+            "suggestions": list(self.suggestions),
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "section": c.section,
+                    "date": c.date,
+                    "source": c.source,
+                    "quote": c.quote,
+                    "passage": c.passage,
+                    "start": c.start,
+                    "end": c.end,
+                }
+                for c in self.citations
+            ],
+        }
