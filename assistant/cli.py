@@ -104,9 +104,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate, format_report
+    from .evaluation import QuestionFileError, evaluate, format_report
 
-    report = evaluate(Path(args.file), index_dir=args.index)
+    try:
+        report = evaluate(Path(args.file), index_dir=args.index)
+    except QuestionFileError as exc:
+        return _emit_error(args, str(exc), EXIT_BAD_INPUT)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:
@@ -222,7 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = with_index(sub.add_parser("eval", help="measure answer quality over a question file"))
-    p.add_argument("file", help='JSONL lines {"question": ..., "answers": [substrings]} ([] = refuse)')
+    p.add_argument(
+        "file",
+        help='JSONL lines {"question": ..., "answers": [substrings] ([] = refuse), '
+        '"history": [earlier questions] (optional), "type": ... (optional)}',
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--min-accuracy", type=float, help="exit 1 if answer accuracy is below this")
     p.add_argument("--min-refusal", type=float, help="exit 1 if refusal recall is below this")

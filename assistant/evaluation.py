@@ -2,58 +2,115 @@
 
 A gold answer is a list of substrings; an answer is right when it was not refused and
 one of its quoted sentences contains one of them. An empty list means the question
-must be refused.
+must be refused. A line may carry the resident's earlier questions as ``history``: they
+are asked first, in order, and the assistant's own answers become the conversation the
+scored question follows, as in the chat.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from .answering import answer
+from .answering import Turn, answer
+from .answering.question import resolve_follow_up
 from .retrieval import Retriever
 
+_LINE_SHAPE = '{"question": ..., "answers": [...], "history": [...] (optional), "type": ... (optional)}'
 
-def read_questions(path: Path) -> list[dict]:
+
+class QuestionFileError(ValueError):
+    """A question file line that is not a well-formed question; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One scored question of a question file, with the earlier questions it follows."""
+
+    question: str
+    answers: tuple[str, ...]  # empty: the question must be refused
+    history: tuple[str, ...] = ()
+    type: str = ""
+
+
+def _strings(value, field: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f'"{field}" must be a list of strings, got {json.dumps(value, ensure_ascii=False)}')
+    return tuple(value)
+
+
+def _item(line: str) -> EvalItem:
+    item = json.loads(line)
+    if not isinstance(item, dict):
+        raise TypeError("a line must be one JSON object")
+    question = item["question"]
+    if not isinstance(question, str):
+        raise TypeError('"question" must be a string')
+    history = _strings(item.get("history", []), "history")
+    if not all(h.strip() for h in history):
+        raise ValueError('"history" entries must be non-empty questions')
+    return EvalItem(question, _strings(item["answers"], "answers"), history, str(item.get("type", "")))
+
+
+def read_questions(path: Path) -> list[EvalItem]:
+    """The file's questions; a malformed line raises ``QuestionFileError`` naming the file and line."""
     items = []
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            question, gold = item["question"], item["answers"]
+            items.append(_item(line))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f'{path}:{lineno}: expected {{"question": ..., "answers": [...]}} ({exc})'
-            ) from exc
-        items.append({"question": question, "answers": list(gold)})
+            raise QuestionFileError(f"{path}:{lineno}: expected {_LINE_SHAPE} ({exc})") from exc
     return items
 
 
+def _conversation(item: EvalItem, retriever: Retriever) -> list[Turn]:
+    """The turns before ``item.question``: each earlier question with the answer it got."""
+    turns: list[Turn] = []
+    for question in item.history:
+        turns.append(Turn(question, answer(question, turns, retriever=retriever).text))
+    return turns
+
+
 def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
-    retriever = Retriever.load(index_dir)
+    """Score every question of ``path``; ``by_type`` counts right answers and refusals per ``type``.
+
+    Passage hits search with the query a follow-up resolves to, as ``answer`` does.
+    """
     items = read_questions(path)
+    retriever = Retriever.load(index_dir)
     hit1 = hit3 = answered_ok = wrongly_refused = 0
     refused_ok = refused_total = 0
     failures = []
-    answerable = [i for i in items if i["answers"]]
-    must_refuse = [i for i in items if not i["answers"]]
+    type_total: Counter[str] = Counter()
+    type_right: Counter[str] = Counter()
+    answerable = [i for i in items if i.answers]
+    must_refuse = [i for i in items if not i.answers]
     for item in items:
-        result = answer(item["question"], retriever=retriever)
+        turns = _conversation(item, retriever)
+        result = answer(item.question, turns, retriever=retriever)
         refused_total += result.refused
-        gold = item["answers"]
+        type_total[item.type] += 1
+        gold = list(item.answers)
+        asked = {"question": item.question, "type": item.type}
+        if item.history:
+            asked["history"] = list(item.history)
         if not gold:
             refused_ok += result.refused
+            type_right[item.type] += result.refused
             if not result.refused:
                 failures.append(
                     {
-                        "question": item["question"],
+                        **asked,
                         "problem": "answered, should refuse",
                         "got": [c.quote for c in result.citations],
                     }
                 )
             continue
-        passages = retriever.search(item["question"], 3)
+        passages = retriever.search(resolve_follow_up(item.question, turns)[0], 3)
         ranks = [any(g in p.text for g in gold) for p in passages]
         hit1 += bool(ranks[:1] and ranks[0])
         hit3 += any(ranks)
@@ -62,7 +119,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
             wrongly_refused += 1
             failures.append(
                 {
-                    "question": item["question"],
+                    **asked,
                     "problem": "refused",
                     "gold": gold,
                     "missing": list(result.missing_terms),
@@ -70,10 +127,11 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
             )
         elif any(g in quotes for g in gold):
             answered_ok += 1
+            type_right[item.type] += 1
         else:
             failures.append(
                 {
-                    "question": item["question"],
+                    **asked,
                     "problem": "wrong quote",
                     "gold": gold,
                     "got": [c.quote for c in result.citations],
@@ -90,6 +148,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         "wrongly_refused": wrongly_refused / n_ans,
         "refusal_recall": refused_ok / n_ref if n_ref else 1.0,
         "refusal_precision": refused_ok / refused_total if refused_total else 1.0,
+        "by_type": {t: {"right": type_right[t], "total": n} for t, n in sorted(type_total.items()) if t},
         "failures": failures,
     }
 
@@ -99,7 +158,9 @@ def format_report(report: dict) -> str:
     for f in report["failures"]:
         detail = f.get("gold") or ""
         got = f.get("got") or f.get("missing") or ""
-        lines.append(f"  - {f['question']}  [{f['problem']}] gold={detail} got={got}")
+        asked = " → ".join([*f.get("history", []), f["question"]])
+        kind = f" ({f['type']})" if f.get("type") else ""
+        lines.append(f"  - {asked}{kind}  [{f['problem']}] gold={detail} got={got}")
     r = report
     lines += [
         f"questions: {r['questions']} ({r['answerable']} answerable, {r['must_refuse']} must refuse)",
@@ -107,4 +168,8 @@ def format_report(report: dict) -> str:
         f"answer accuracy: {r['answer_accuracy']:.3f}   wrongly refused: {r['wrongly_refused']:.3f}",
         f"refusal recall: {r['refusal_recall']:.3f}   refusal precision: {r['refusal_precision']:.3f}",
     ]
+    if r["by_type"]:
+        lines.append(
+            "right per type: " + "  ".join(f"{t} {c['right']}/{c['total']}" for t, c in r["by_type"].items())
+        )
     return "\n".join(lines)
