@@ -28,6 +28,12 @@ def _emit_error(args: argparse.Namespace, message: str, code: int) -> int:
     return code
 
 
+def printable(text: str) -> str:
+    """``text`` with every non-printable character written as an escape (``\\x1b``, ``\\u202e``):
+    residents' questions must not move the cursor, clear the screen or retitle the terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 # ------------------------------------------------------------------------- reindex
 
 
@@ -184,7 +190,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     s = store.summary()
     print(f"{store.path}: {s.up} 👍, {s.down} 👎, {s.unanswered} unanswered questions")
     for u in store.unanswered()[-args.recent :] if args.recent else []:
-        print(f"  {u['time']}  {u['question']}")
+        print(f"  {u['time']}  {printable(u['question'])}")
     return 0
 
 

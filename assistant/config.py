@@ -111,6 +111,12 @@ WEB_CONCURRENCY = 2
 WEB_QUEUE_SIZE = 64
 
 
+#: A feedback write waits at most this long (seconds) for a lock on each try…
+FEEDBACK_BUSY_TIMEOUT = 0.1
+#: …and is retried for this long before it is logged (with its payload) and given up.
+FEEDBACK_RETRY_SECONDS = 60.0
+
+
 def feedback_db() -> Path:
     """The SQLite file holding votes and unanswered questions."""
     return data_dir() / "feedback.sqlite3"

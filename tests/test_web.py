@@ -293,6 +293,24 @@ def test_refusals_through_the_api_are_logged(server, client):
     assert result["question"] in server.unanswered()
 
 
+def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
+    """Issue 13, failure 3: with the database locked, a refused question failed after 10.2 s."""
+    question = "Which city in Asia has the longest metro line?"
+    client.predict(ANSWERED, [], api_name="/ask")  # the database exists
+    staff = sqlite3.connect(server.data / "feedback.sqlite3", isolation_level=None)
+    try:
+        staff.execute("BEGIN IMMEDIATE")  # e.g. a staff member browsing the file
+        assert client.predict(question, [], api_name="/ask")["refused"]
+        assert question not in server.unanswered()
+    finally:
+        staff.rollback()
+        staff.close()
+    deadline = time.monotonic() + 20
+    while question not in server.unanswered():  # stored once the lock is gone
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
 def test_gradio_serves_no_project_or_system_files(server, tmp_path):
     stray = tmp_path / "note.txt"
     stray.write_text("private")
