@@ -60,10 +60,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         report = build_index(corpus_dir, index_dir, args.model, progress, strict=args.strict)
     except IndexError_ as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    for s in report.skipped:  # file names are anyone's text: no terminal escapes
+        print(f"skipped {printable(str(s.path))}: {printable(s.reason)}", file=sys.stderr)
     state = "unchanged, " if report.unchanged else ""
     print(
         f"{state}{report.documents} documents, {report.chunks} chunks, {report.seconds:.1f} s "

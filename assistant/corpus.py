@@ -8,8 +8,10 @@ still, character for character, a quote of the article.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -329,16 +331,59 @@ def read_document(path: Path, doc_id: str | None = None, data: bytes | None = No
     )
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """All candidate files, sorted, so that builds are reproducible; hidden files ignored."""
+def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """All candidate files, sorted so that builds are reproducible, and the links refused.
+
+    Hidden files are ignored. A symbolic link is followed only when it resolves inside the
+    corpus (the corpus folder may itself be a link): ``corpus/x.md -> /etc/passwd`` would
+    otherwise be indexed, quoted to residents and committed with the index. A folder link
+    back to one of its own ancestors is a loop and is skipped rather than walked forever.
+    """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    return sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-    )
+    root = corpus_dir.resolve()
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+
+    def walk(folder: Path, ancestors: frozenset[Path]) -> None:
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (RuntimeError, OSError) as exc:  # RuntimeError: a loop (Python < 3.13)
+                    looped = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+                    reason = "symlink loop" if looped else f"broken link to {os.readlink(path)}"
+                    skipped.append(SkippedFile(path, reason))
+                    continue
+                if not target.is_relative_to(root):
+                    name = path.relative_to(corpus_dir).as_posix()
+                    skipped.append(SkippedFile(path, f"link to outside the corpus: {name} → {target}"))
+                    continue
+                if target.is_dir() and target in ancestors:
+                    skipped.append(SkippedFile(path, "symlink loop"))
+                    continue
+            else:
+                target = path
+            if target.is_dir():
+                walk(path, ancestors | {target.resolve()})
+            elif target.is_file():
+                files.append(path)
+
+    walk(corpus_dir, frozenset({root}))
+    # Each file is read once, under its own name if the corpus has it, not under a link's.
+    by_target: dict[Path, list[Path]] = {}
+    for path in files:
+        by_target.setdefault(path.resolve(), []).append(path)
+    kept: list[Path] = []
+    for target, paths in by_target.items():
+        paths.sort(key=lambda p: (root / p.relative_to(corpus_dir) != target, p))
+        kept.append(paths[0])
+        name = paths[0].relative_to(corpus_dir).as_posix()
+        skipped += [SkippedFile(p, f"link to {name}, which is read under its own name") for p in paths[1:]]
+    return sorted(kept), skipped
 
 
 def doc_id_for(path: Path, corpus_dir: Path) -> str:
@@ -362,10 +407,10 @@ def load_corpus(
     """
     corpus_dir = Path(corpus_dir or config.corpus_dir())
     documents: list[Document] = []
-    skipped: list[SkippedFile] = []
     seen: dict[str, str] = {}
     ids: set[str] = set()
-    for path in corpus_files(corpus_dir):
+    paths, skipped = corpus_files(corpus_dir)
+    for path in paths:
         if path.suffix.lower() not in _READERS:
             skipped.append(SkippedFile(path, f"unsupported file type {path.suffix or '(none)'}"))
             continue

@@ -408,3 +408,66 @@ def test_a_file_that_cannot_be_read_is_named_not_raised(tmp_path):
     # e.g. deleted between the folder listing and the read, or without read permission
     with pytest.raises(CorpusFileError, match=r"gone\.md: unreadable: No such file"):
         read_document(tmp_path / "gone.md")
+
+
+# ------------------------------------------------------------------------ links
+
+
+SECRET = "机密：这一行在资料库之外，绝不能被索引。"
+
+
+def test_links_to_outside_the_corpus_are_skipped_by_name_and_fail_strict(tmp_path):
+    """Issue 13, failure 1: ``ln -s /etc/passwd corpus/x.md`` was indexed without a word."""
+    outside, corpus, index = tmp_path / "outside", tmp_path / "corpus", tmp_path / "index"
+    outside.mkdir()
+    corpus.mkdir()
+    (outside / "secret.md").write_text(f"# 机密\n\n{SECRET}\n", encoding="utf-8")
+    (corpus / "good.md").write_text(ARTICLE, encoding="utf-8")
+    (corpus / "x.md").symlink_to(outside / "secret.md")
+    (corpus / "folder").symlink_to(outside, target_is_directory=True)
+    docs, skipped = load_corpus(corpus)
+    assert [d.doc_id for d in docs] == ["good"]
+    assert {s.path.name: s.reason for s in skipped} == {
+        "folder": f"link to outside the corpus: folder → {outside.resolve()}",
+        "x.md": f"link to outside the corpus: x.md → {(outside / 'secret.md').resolve()}",
+    }
+    strict = run_cli("reindex", "-q", "--strict", "--corpus", str(corpus), "--index", str(index))
+    assert strict.returncode != 0 and "x.md: link to outside the corpus" in strict.stderr
+    run = run_cli("reindex", "-q", "--corpus", str(corpus), "--index", str(index))
+    assert run.returncode == 0 and "link to outside the corpus: x.md → " in run.stderr
+    assert not any(SECRET in p.read_text(encoding="utf-8") for p in index.rglob("*.json"))
+
+
+def test_links_inside_the_corpus_are_followed_once_and_loops_skipped(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "a.md").write_text(ARTICLE, encoding="utf-8")
+    (corpus / "alias.md").symlink_to(Path("sub") / "a.md")  # the same article twice
+    (corpus / "sub" / "up").symlink_to(Path(".."), target_is_directory=True)  # a loop
+    (corpus / "self.md").symlink_to(Path("self.md"))  # a loop of one
+    (corpus / "ring.md").symlink_to(Path("ring.txt"))
+    (corpus / "ring.txt").symlink_to(Path("ring.md"))
+    (corpus / "other.md").write_text("# 其他\n\n青岛地铁票价两元起步。\n", encoding="utf-8")
+    (corpus / "shortcut.md").symlink_to(corpus / "other.md")  # absolute, but inside
+    (corpus / "more").symlink_to(Path("sub"), target_is_directory=True)  # a folder inside
+    docs, skipped = load_corpus(corpus)
+    assert [d.doc_id for d in docs] == ["other", "sub/a"]
+    assert {s.path.relative_to(corpus).as_posix(): s.reason for s in skipped} == {
+        "alias.md": "link to sub/a.md, which is read under its own name",
+        "ring.md": "symlink loop",
+        "ring.txt": "symlink loop",
+        "more/a.md": "link to sub/a.md, which is read under its own name",
+        "more/up": "symlink loop",
+        "self.md": "symlink loop",
+        "shortcut.md": "link to other.md, which is read under its own name",
+        "sub/up": "symlink loop",
+    }
+
+
+def test_the_corpus_folder_may_itself_be_a_link(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.md").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "corpus").symlink_to(real, target_is_directory=True)
+    docs, skipped = load_corpus(tmp_path / "corpus")
+    assert [d.doc_id for d in docs] == ["a"] and skipped == []
