@@ -31,6 +31,12 @@ MAX_BODY_BYTES = 64 * 1024
 
 #: Files larger than this are skipped at reindex with a named reason.
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: A file that is not UTF-8 is read as GB18030 only if this share of its Chinese characters is
+#: among the ``COMMON_HANZI`` most frequent: real text scores ~0.99, UTF-8 or random bytes read
+#: as GB18030 below 0.5 (see ``corpus.common_hanzi_share``).
+GB18030_MIN_COMMON_SHARE = 0.8
+#: How many characters count as common: the size of the official list (现代汉语常用字表).
+COMMON_HANZI = 3500
 
 
 def corpus_dir() -> Path:

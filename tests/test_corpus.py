@@ -1,4 +1,5 @@
 import json
+import random
 import re
 import subprocess
 import sys
@@ -45,6 +46,9 @@ def test_seed_broken_sentence_is_whole():
         ("bom.txt", b"\xef\xbb\xbf" + ARTICLE.encode("utf-8")),
         ("gbk.txt", ARTICLE.encode("gbk")),
         ("crlf.md", ARTICLE.replace("\n", "\r\n").encode("gb18030")),
+        # Issue 13, failure 8: UTF-16 text was "binary file".
+        ("utf16le.txt", ARTICLE.encode("utf-16")),  # with its byte-order mark
+        ("utf16be.txt", b"\xfe\xff" + ARTICLE.encode("utf-16-be")),
     ],
 )
 def test_encodings_decode_to_same_text(tmp_path, name, data):
@@ -88,6 +92,31 @@ def test_bad_files_have_named_reasons(tmp_path, data, reason):
     with pytest.raises(CorpusFileError) as err:
         read_document(path)
     assert reason in str(err.value) and "bad.md" in str(err.value)
+
+
+def test_utf8_cut_inside_its_last_character_is_read_as_utf8(tmp_path):
+    """Issue 13, failure 6: a UTF-8 file missing its last byte was read as GB18030 ("鍋滆溅閫氱煡")."""
+    path = tmp_path / "notice.md"
+    path.write_bytes("# 停车通知\n\n明天小区停车场维修，请车主提前挪车。".encode()[:-1])
+    doc = read_document(path)
+    assert doc.title == "停车通知" and doc.text.endswith("请车主提前挪车")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(random.Random(13).randrange(0x81, 0xFF) for _ in range(2000)),  # random high bytes
+        "青島地鐵6號線是全國第一條全自主運行系統線路。".encode("big5"),  # another CJK encoding
+        "青島の地下鉄6号線は全自動運転の路線です。".encode("shift_jis"),
+    ],
+)
+def test_bytes_that_only_decode_as_gb18030_by_accident_are_garbled_text(tmp_path, data):
+    """Issue 13, failure 6: any bytes decode as GB18030; only Chinese that reads as Chinese is kept."""
+    path = tmp_path / "noise.txt"
+    path.write_bytes(data)
+    data.decode("gb18030")  # decodable, yet not Chinese
+    with pytest.raises(CorpusFileError, match="garbled text"):
+        read_document(path)
 
 
 def test_load_corpus_skips_bad_files_and_duplicates(tmp_path):
