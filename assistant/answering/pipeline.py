@@ -38,7 +38,7 @@ from .question import (
 )
 from .render import render_answer, render_refusal, suggest
 from .scoring import choose_quotes, combine_confidence, score_sentences
-from .types import Answer, Citation, Turn
+from .types import Answer, Citation, Turn, clip_history
 from .vocabulary import vocabulary
 
 
@@ -50,6 +50,7 @@ def answer(
     Raises ``QuestionError`` for an empty question; an over-long one is cut and the
     answer says so.
     """
+    history = clip_history(history or ())
     retriever = retriever or default_retriever()
     text, truncated = clean_question(question)
     english = is_english(text)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
+
+from .. import config
 
 
 @dataclass(frozen=True)
@@ -11,6 +14,16 @@ class Turn:
 
     question: str
     answer: str
+
+
+def clip_history(turns: Sequence[Turn]) -> list[Turn]:
+    """The last ``MAX_HISTORY_TURNS`` turns, each side cut to ``MAX_HISTORY_ENTRY_CHARS``.
+
+    Only the latest turns can shape a follow-up, and a request must cost the same however
+    much history it carries: one megabyte of earlier "questions" once stalled every answer.
+    """
+    limit = config.MAX_HISTORY_ENTRY_CHARS
+    return [Turn(t.question[:limit], t.answer[:limit]) for t in list(turns)[-config.MAX_HISTORY_TURNS :]]
 
 
 @dataclass(frozen=True)
