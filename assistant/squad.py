@@ -120,7 +120,7 @@ def load(path: str | Path, simplified: bool = False) -> list[Article]:
 
 def parse(obj: object) -> list[Article]:
     """Articles from an already decoded SQuAD object; ``ValueError`` names the bad place."""
-    data = _get(obj, "data", list, "top level")
+    data = _get(obj, "data", list, "")
     articles = []
     article_ids: dict[str, str] = {}  # id → where first seen
     paragraph_ids: dict[str, str] = {}
@@ -182,18 +182,18 @@ def _type_name(value: object) -> str:
 
 
 def _get(obj: object, key: str, kind: type | tuple[type, ...], where: str):
-    """``obj[key]``, which must be of ``kind``; ``where`` names ``obj`` in the file.
+    """``obj[key]``, which must be of ``kind``; ``where`` names ``obj`` in the file ("" at the top).
 
     A wrong type is a ``ValueError`` too: to the caller, every flaw of the file is one kind of error.
     """
     if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected an object, got {_type_name(obj)}")  # noqa: TRY004
+        raise ValueError(f"{where or 'top level'}: expected an object, got {_type_name(obj)}")  # noqa: TRY004
     if key not in obj:
-        raise ValueError(f'{where}: missing "{key}"')
+        raise ValueError(f'{where or "top level"}: missing "{key}"')
     value = obj[key]
     if not isinstance(value, kind) or isinstance(value, bool):
-        expected = _EXPECTED[kind]
-        raise ValueError(f"{where}.{key}: expected {expected}, got {_type_name(value)}")  # noqa: TRY004
+        place, expected = f"{where}.{key}" if where else key, _EXPECTED[kind]
+        raise ValueError(f"{place}: expected {expected}, got {_type_name(value)}")  # noqa: TRY004
     return value
 
 

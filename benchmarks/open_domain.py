@@ -65,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Retriever, answer, squad
 from assistant.chunking import split_sentences
+from assistant.evaluation import gate_failures
 from benchmarks.run import assistant_command, blas_info, machine, percentile
 
 DEFAULT_SEEDS = (0, 1, 2)
@@ -381,11 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print(format_report(report))
-    failed = []
-    if args.min_accuracy is not None and headline["accuracy"] < args.min_accuracy:
-        failed.append(f"accuracy {headline['accuracy']:.3f} < {args.min_accuracy}")
-    if args.min_refusal is not None and (headline["refusal_recall"] or 0.0) < args.min_refusal:
-        failed.append(f"refusal recall {_num(headline['refusal_recall'])} < {args.min_refusal}")
+    failed = gate_failures(headline, {"accuracy": args.min_accuracy, "refusal_recall": args.min_refusal})
     for f in failed:
         print(f"quality gate failed: {f}", file=sys.stderr)
     return 1 if failed else 0

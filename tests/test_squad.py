@@ -70,6 +70,16 @@ def test_load_reads_articles_paragraphs_and_questions(tmp_path):
     assert [qa.id for _, qa in first.qas()] == ["q1", "2", "q3"]
 
 
+def _paragraph(**fields):
+    """A file of one article with one paragraph holding ``fields``."""
+    return {"data": [{"title": "t", "paragraphs": [fields]}]}
+
+
+def _question(**fields):
+    """A file of one article, one paragraph, one question holding ``fields``."""
+    return _paragraph(context="c", qas=[fields])
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -77,131 +87,34 @@ def test_load_reads_articles_paragraphs_and_questions(tmp_path):
         ("", "not JSON (Expecting value: line 1 column 1 (char 0))"),
         ([1, 2], "top level: expected an object, got a list"),
         ({"version": 1}, 'top level: missing "data"'),
-        ({"data": {"title": "x"}}, "top level.data: expected a list, got an object"),
+        ({"data": {"title": "x"}}, "data: expected a list, got an object"),
         ({"data": ["x"]}, "data[0]: expected an object, got a string"),
         ({"data": [{"paragraphs": []}]}, 'data[0]: missing "title"'),
         ({"data": [{"title": True, "paragraphs": []}]}, "data[0].title: expected a string, got true"),
-        (
-            {"data": [{"title": "t", "id": 1.5, "paragraphs": []}]},
-            "data[0].id: expected a string or an integer",
-        ),
+        ({"data": [{"title": "t", "id": 1.5}]}, "data[0].id: expected a string or an integer, got a number"),
         ({"data": [{"title": "t"}]}, 'data[0]: missing "paragraphs"'),
         ({"data": [{"title": "t", "paragraphs": []}]}, "data[0].paragraphs: empty list"),
+        (_paragraph(context=3, qas=[]), "data[0].paragraphs[0].context: expected a string, got an integer"),
+        (_paragraph(context=" \n", qas=[]), 'data[0].paragraphs[0]: empty "context"'),
+        (_paragraph(context="c"), 'data[0].paragraphs[0]: missing "qas"'),
+        (_question(id="a", answers=[]), 'data[0].paragraphs[0].qas[0]: missing "question"'),
+        (_question(question="q", answers=[]), 'data[0].paragraphs[0].qas[0]: missing "id"'),
+        (_question(id="a", question=None, answers=[]), "qas[0].question: expected a string, got null"),
+        (_question(id="a", question="q", answers="c"), "qas[0].answers: expected a list, got a string"),
         (
-            {"data": [{"title": "t", "paragraphs": [{"context": 3, "qas": []}]}]},
-            "paragraphs[0].context: expected a string, got an integer",
-        ),
-        (
-            {"data": [{"title": "t", "paragraphs": [{"context": " \n", "qas": []}]}]},
-            'data[0].paragraphs[0]: empty "context"',
-        ),
-        (
-            {"data": [{"title": "t", "paragraphs": [{"context": "c"}]}]},
-            'data[0].paragraphs[0]: missing "qas"',
-        ),
-        (
-            {"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": [{"id": "a", "answers": []}]}]}]},
-            'data[0].paragraphs[0].qas[0]: missing "question"',
-        ),
-        (
-            {
-                "data": [
-                    {
-                        "title": "t",
-                        "paragraphs": [{"context": "c", "qas": [{"question": "q", "answers": []}]}],
-                    }
-                ]
-            },
-            'data[0].paragraphs[0].qas[0]: missing "id"',
-        ),
-        (
-            {
-                "data": [
-                    {
-                        "title": "t",
-                        "paragraphs": [
-                            {"context": "c", "qas": [{"id": "a", "question": None, "answers": []}]}
-                        ],
-                    }
-                ]
-            },
-            "qas[0].question: expected a string, got null",
-        ),
-        (
-            {
-                "data": [
-                    {
-                        "title": "t",
-                        "paragraphs": [
-                            {"context": "c", "qas": [{"id": "a", "question": "q", "answers": "c"}]}
-                        ],
-                    }
-                ]
-            },
-            "qas[0].answers: expected a list, got a string",
-        ),
-        (
-            {
-                "data": [
-                    {
-                        "title": "t",
-                        "paragraphs": [
-                            {
-                                "context": "c",
-                                "qas": [{"id": "a", "question": "q", "answers": [{"text": "c"}]}],
-                            }
-                        ],
-                    }
-                ]
-            },
+            _question(id="a", question="q", answers=[{"text": "c"}]),
             'qas[0].answers[0]: missing "answer_start"',
         ),
         (
-            {
-                "data": [
-                    {
-                        "title": "t",
-                        "paragraphs": [
-                            {
-                                "context": "c",
-                                "qas": [
-                                    {
-                                        "id": "a",
-                                        "question": "q",
-                                        "answers": [{"text": "c", "answer_start": "0"}],
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                ]
-            },
-            "answers[0].answer_start: expected an integer, got a string",
+            _question(id="a", question="q", answers=[{"text": "c", "answer_start": "0"}]),
+            "qas[0].answers[0].answer_start: expected an integer, got a string",
         ),
         (
-            {
-                "data": [
-                    {
-                        "title": "t",
-                        "paragraphs": [
-                            {
-                                "context": "c",
-                                "qas": [
-                                    {
-                                        "id": "a",
-                                        "question": "q",
-                                        "answers": [{"text": " ", "answer_start": 0}],
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                ]
-            },
+            _question(id="a", question="q", answers=[{"text": " ", "answer_start": 0}]),
             'qas[0].answers[0]: empty "text"',
         ),
         (
-            {"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": []}]}, {"title": "t"}]},
+            {"data": _paragraph(context="c", qas=[])["data"] * 2},
             "data[1].id: id 't' is used twice (first at data[0].id)",
         ),
     ],
