@@ -110,7 +110,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import QuestionFileError, evaluate, format_report
+    from .evaluation import QuestionFileError, evaluate, format_report, gate_failures
 
     try:
         report = evaluate(Path(args.file), index_dir=args.index)
@@ -120,11 +120,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print(format_report(report))
-    failed = []
-    if args.min_accuracy is not None and report["answer_accuracy"] < args.min_accuracy:
-        failed.append(f"answer accuracy {report['answer_accuracy']:.3f} < {args.min_accuracy}")
-    if args.min_refusal is not None and report["refusal_recall"] < args.min_refusal:
-        failed.append(f"refusal recall {report['refusal_recall']:.3f} < {args.min_refusal}")
+    failed = gate_failures(report, {"answer_accuracy": args.min_accuracy, "refusal_recall": args.min_refusal})
     for f in failed:
         print(f"quality gate failed: {f}", file=sys.stderr)
     return 1 if failed else 0

@@ -62,6 +62,15 @@ def model_name() -> str:
     return model_override() or str(BUNDLED_MODEL_DIR)
 
 
+#: Where the trained answerer's coefficients are saved (issue 12; nothing reads the file yet).
+DEFAULT_ANSWER_MODEL = PACKAGE_DIR / "models" / "answerer.npz"
+
+
+def answer_model_path() -> Path:
+    """The trained answerer's artefact: ``ASSISTANT_ANSWER_MODEL``, else the committed one."""
+    return Path(os.environ.get("ASSISTANT_ANSWER_MODEL") or DEFAULT_ANSWER_MODEL)
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """Everything that changes what an index holds, apart from the corpus and the model.

@@ -153,6 +153,18 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     }
 
 
+def gate_failures(figures: dict, minimums: dict[str, float | None]) -> list[str]:
+    """Each figure below its minimum, as "answer accuracy 0.812 < 0.85" (a None minimum gates
+    nothing; a figure that could not be measured fails its gate)."""
+    failed = []
+    for key, minimum in minimums.items():
+        value = figures.get(key)
+        if minimum is not None and (value is None or value < minimum):
+            shown = "not measured" if value is None else f"{value:.3f}"
+            failed.append(f"{key.replace('_', ' ')} {shown} < {minimum}")
+    return failed
+
+
 def format_report(report: dict) -> str:
     lines = [f"{len(report['failures'])} failures:"] if report["failures"] else []
     for f in report["failures"]:

@@ -33,6 +33,12 @@ def normalise_query_text(text: str) -> str:
     return _t2s(unicodedata.normalize("NFKC", text)).lower()
 
 
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified (OpenCC t2s) and nothing else, so the text stays quotable
+    (``normalise_query_text`` also folds width and case, for matching only)."""
+    return _t2s(text)
+
+
 _converter = None
 #: Characters without which OpenCC's t2s cannot change a text (see ``_t2s_triggers``).
 _t2s_trigger: frozenset[str] | None = None

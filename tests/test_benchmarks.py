@@ -100,6 +100,97 @@ def test_load_script_drives_a_live_server(tmp_path):
     assert result["rss_before"] > 0 and result["rss_after"] > 0
 
 
+def _invented_squad_file(path: Path) -> Path:
+    """Twelve articles about invented lakes, three questions each (one blank), SQuAD-style."""
+    names = ["青梧", "白鹭", "石岭", "云溪", "松涛", "银杏", "赤霞", "墨川", "金沙", "碧落", "苍山", "紫陌"]
+    data = []
+    for i, name in enumerate(names):
+        context = (
+            f"{name}湖位于虚构的第{i + 3}区，湖面面积为{20 + i}平方公里。"
+            f"{name}湖的灯塔建于{1850 + 7 * i}年，由工匠{name}明设计。"
+        )
+        qas = [
+            (f"{name}湖的面积是多少？", f"{20 + i}平方公里"),
+            (f"{name}湖的灯塔是哪一年建的？", f"{1850 + 7 * i}年"),
+            (" ", "灯塔"),
+        ]
+        data.append(
+            {
+                "id": f"L{i}",
+                "title": f"{name}湖",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": f"L{i}-{j}",
+                                "question": q,
+                                "answers": [{"text": a, "answer_start": context.find(a)}],
+                            }
+                            for j, (q, a) in enumerate(qas)
+                        ],
+                    }
+                ],
+            }
+        )
+    path.write_text(json.dumps({"data": data}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _open_domain(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "open_domain.py"), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_open_domain_benchmark_measures_a_squad_file(tmp_path):
+    from assistant import squad
+
+    source = _invented_squad_file(tmp_path / "lakes.json")
+    proc = _open_domain(
+        str(source), "--seed", "0", "--hold-out", "0.25", "--json", "--min-accuracy", "1.01", cwd=tmp_path
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]  # no answerer is that good: the gate must fire
+    assert "quality gate failed: accuracy" in proc.stderr
+    report = json.loads(proc.stdout)
+    (run,) = report["runs"]
+    # 9 indexed articles (18 answerable questions), 3 held out (6): 25 % means 6 must-refuse + 18.
+    assert (run["indexed_articles"], run["held_out_articles"]) == (9, 3)
+    assert (run["answerable"], run["must_refuse"], run["skipped_empty"]) == (18, 6, 12)
+    assert run["chunks"] >= 9
+    assert run["hit@3"] >= 0.5  # each answer is written in exactly one small article
+    for key in ("accuracy", "wrongly_refused", "refusal_recall", "answer_p95_ms", "mean_quoted_chars"):
+        assert run[key] is not None, key
+    assert sum(r["answered"] for r in report["reliability"]) == run["answered"]
+    assert report["mean"] is None
+
+    articles = squad.load(source)
+    split = squad.split_articles(articles, 0.25, 0)
+    fold0 = [a for a in split.indexed if squad.fold_of(a, 2) == 0]
+    proc = _open_domain(
+        str(source), "--seed", "0", "--hold-out", "0.25", "--fold", "0/2", "--json", "--answer-model", "m.npz",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    (run,) = report["runs"]
+    assert run["answerable_available"] == 2 * len(fold0) and run["chunks"] >= 9  # the whole index
+    assert report["answer_model"] == str(tmp_path / "m.npz")
+
+
+def test_open_domain_benchmark_names_a_malformed_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [{"title": "x", "paragraphs": [{"context": "c", "qas": [{"id": 1}]}]}]}')
+    proc = _open_domain(str(bad), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f'error: {bad}: data[0].paragraphs[0].qas[0]: missing "question"'
+
+
 # ------------------------------------------------------------------ exact fast paths
 
 

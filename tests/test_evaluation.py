@@ -9,7 +9,14 @@ import sys
 import pytest
 
 from assistant import Turn, answer
-from assistant.evaluation import EvalItem, QuestionFileError, _conversation, evaluate, read_questions
+from assistant.evaluation import (
+    EvalItem,
+    QuestionFileError,
+    _conversation,
+    evaluate,
+    gate_failures,
+    read_questions,
+)
 
 # "他" needs the history: the article quotes two company officers, 程鹏 and 徐楠楠.
 FOLLOW_UP = {
@@ -90,3 +97,12 @@ def test_cli_eval_reports_a_malformed_history_and_exits_2(tmp_path, index_copy):
     )
     assert run.returncode == 2
     assert '"history" must be a list of strings' in json.loads(run.stdout)["error"]
+
+
+def test_gate_names_each_figure_below_its_minimum():
+    figures = {"answer_accuracy": 0.8123, "refusal_recall": 0.95, "accuracy": None}
+    assert gate_failures(figures, {"answer_accuracy": 0.85, "refusal_recall": 0.9}) == [
+        "answer accuracy 0.812 < 0.85"
+    ]
+    assert gate_failures(figures, {"answer_accuracy": None, "refusal_recall": 0.95}) == []  # equal passes
+    assert gate_failures(figures, {"accuracy": 0.7}) == ["accuracy not measured < 0.7"]
