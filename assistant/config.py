@@ -108,6 +108,8 @@ SECOND_QUOTE_RATIO = 0.9
 MIN_QUOTE_CHARS = 15
 #: Characters around the best sentence that count as its context for term coverage.
 CONTEXT_CHARS = 200
+#: Characters before a sentence, within its section, that may name its subject (他, 该公司).
+BEFORE_CHARS = 120
 #: Two words count as synonyms when the model's vectors are at least this similar.
 SYNONYM_SIM = 0.6
 #: The noun a question asks about ("票价" in "票价多少钱") needs a closer synonym than other words.

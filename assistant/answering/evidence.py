@@ -10,7 +10,7 @@ from ..chunking import split_sentences
 from ..lexical import normalise_query_text, segment
 from ..retrieval import Passage, Retriever
 from .question import KINDS, asked_unit
-from .vocabulary import CJK, Vocabulary
+from .vocabulary import ADMIN_SUFFIXES, CJK, Vocabulary
 
 
 @dataclass
@@ -84,6 +84,43 @@ def candidate_sentences(passages: list[Passage], retriever: Retriever) -> list[C
             seen.add((p.doc_id, s))
             out.append(Candidate(p, s, e, doc.text[s:e]))
     return out
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a sentence's subject may be written: the stretch just before it, the rest of
+    its document before it and its heading (``section``), its document's title — normalised
+    like questions.
+
+    A sentence that refers back (本鱼, 他, 该公司, 省内) names its subject only there: an
+    article that named 山东 at its top still speaks of it in a later section."""
+
+    sentence: str
+    before: str
+    section: str
+    title: str
+
+    def writes(self, name: str) -> bool:
+        """Whether the name is written anywhere in it, also without an administrative suffix."""
+        variants = [name] + ([name[:-1]] if len(name) > 2 and name[-1] in ADMIN_SUFFIXES else [])
+        parts = (self.sentence, self.before, self.section, self.title)
+        return any(v in part for v in variants for part in parts)
+
+
+def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context:
+    doc = retriever.documents[c.passage.doc_id]
+    before_start = max(0, c.start - config.BEFORE_CHARS)
+    low = vocab.normalised(doc.doc_id)
+
+    def norm(a: int, b: int) -> str:
+        return low[a:b] if low else normalise_query_text(doc.text[a:b])
+
+    return Context(
+        sentence=norm(c.start, c.end),
+        before=norm(before_start, c.start),
+        section=norm(0, before_start) + " " + normalise_query_text(c.passage.section),
+        title=normalise_query_text(doc.title),
+    )
 
 
 def context_text(c: Candidate, retriever: Retriever) -> str:

@@ -40,7 +40,7 @@ def score_sentences(
     for c, d in zip(cands, dense):
         own = term_credits(list(weights), c.text, retriever.encoder, vocab)
         doc_text = retriever.documents[c.passage.doc_id].text
-        before = doc_text[max(c.passage.start, c.start - 120) : c.start]
+        before = doc_text[max(c.passage.start, c.start - config.BEFORE_CHARS) : c.start]
         prev = term_credits([t for t in weights if own.get(t, 0) < 1], before, retriever.encoder, vocab)
         lexical = sum(w * max(own.get(t, 0.0), 0.5 * prev.get(t, 0.0)) for t, w in weights.items()) / total
         fact = 1.0 if wanted is None or wanted.search(c.text) else 0.0

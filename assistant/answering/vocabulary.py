@@ -36,6 +36,8 @@ class Vocabulary:
         self.all_text = normalise_query_text("\n".join(d.text for d in retriever.documents.values()))
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
+        self._documents = retriever.documents
+        self._normalised: dict[str, str] = {}
         self._tags: dict[str, str] | None = None
         self._readings: dict[str, set[str]] | None = None  # pinyin syllable -> characters
 
@@ -102,6 +104,18 @@ class Vocabulary:
             if found:
                 return found
         return None
+
+    def normalised(self, doc_id: str) -> str:
+        """A document's text in the form questions are matched in (Simplified, lower-case).
+
+        Kept only when the conversion keeps every offset, so slices by sentence offsets
+        stay valid; otherwise (empty string) callers normalise each slice themselves.
+        """
+        if doc_id not in self._normalised:
+            raw = self._documents[doc_id].text
+            low = normalise_query_text(raw)
+            self._normalised[doc_id] = low if len(low) == len(raw) else ""
+        return self._normalised[doc_id]
 
     def mentions(self, term: str) -> bool:
         """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
