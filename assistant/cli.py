@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import config
 
+EXIT_CORPUS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INDEX = 3
 
@@ -255,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
+    from .corpus import CorpusError
     from .index import IndexError_
     from .retrieval import QuestionError
 
@@ -264,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         return _emit_error(args, str(exc), EXIT_BAD_INPUT)
     except IndexError_ as exc:
         return _emit_error(args, str(exc), EXIT_INDEX)
+    except CorpusError as exc:  # no corpus folder, a bad catalogue.toml: nothing was built
+        return _emit_error(args, printable(str(exc)), EXIT_CORPUS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 
 #: Bump when the files change shape, or when reading, chunking or tokenising would derive
 #: something else from the same files (3: .docx tables; 4: UTF-16, truncated UTF-8 and
-#: garbled GB18030): it marks every index stale (`reindex --check`) and every cache entry unusable.
-FORMAT_VERSION = 4
+#: garbled GB18030; 5: dates written in the text before file properties, python-docx's
+#: template values ignored): it marks every index stale (`reindex --check`) and every cache
+#: entry unusable.
+FORMAT_VERSION = 5
 KEEP_VERSIONS = 3
 _BUNDLED = "bundled"
 
