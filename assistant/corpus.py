@@ -584,6 +584,14 @@ def source_hash(data: bytes, entry: CatalogueEntry) -> str:
     return h.hexdigest()
 
 
+def existing_corpus(corpus_dir: Path | str) -> Path:
+    """``corpus_dir`` as a Path; ``CorpusError`` (one clear line) if it is no folder."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    return corpus_dir
+
+
 def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
     """All candidate files, sorted so that builds are reproducible, and the links refused.
 
@@ -592,9 +600,7 @@ def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
     otherwise be indexed, quoted to residents and committed with the index. A folder link
     back to one of its own ancestors is a loop and is skipped rather than walked forever.
     """
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    corpus_dir = existing_corpus(corpus_dir)
     root = corpus_dir.resolve()
     files: list[Path] = []
     skipped: list[SkippedFile] = []

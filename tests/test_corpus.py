@@ -1,4 +1,5 @@
 import json
+import os
 import random
 import re
 import subprocess
@@ -636,3 +637,45 @@ def test_catalogue_changes_what_reindex_check_sees(tmp_path):
     (corpus / "catalogue.toml").unlink()  # back to what the file says, not a cached catalogue title
     build_index(corpus, index)
     assert Retriever.load(index).documents["a"].title == "原标题"
+
+
+# ----------------------------------------------------- smaller faults (issue 13, failure 8)
+
+
+def test_a_mistyped_corpus_folder_is_one_clear_line_and_creates_nothing(tmp_path):
+    index = tmp_path / "index"
+    for extra in ([], ["--check"]):
+        run = run_cli("reindex", "-q", *extra, "--corpus", str(tmp_path / "corpsu"), "--index", str(index))
+        assert run.returncode == 1, run.stderr
+        assert run.stderr == f"error: corpus folder not found: {tmp_path / 'corpsu'}\n"
+        assert not index.exists()
+
+
+def test_when_every_file_is_bad_each_is_named(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "photo.png").write_bytes(b"\x89PNG\r\n")
+    run = run_cli("reindex", "-q", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert run.returncode == 1
+    assert "no readable documents" in run.stderr
+    assert "  empty.md: empty file\n" in run.stderr
+    assert "  photo.png: unsupported file type .png" in run.stderr
+
+
+def test_a_closed_pipe_ends_the_output_quietly(tmp_path, index_copy):
+    """``assistant stats | head`` ended in a BrokenPipeError traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "stats", "--index", str(index_copy)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert run.stderr == "" and run.returncode == 141
