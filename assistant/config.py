@@ -28,6 +28,10 @@ MAX_HISTORY_ENTRY_CHARS = MAX_QUESTION_CHARS
 MAX_HISTORY_TURNS = 10
 #: Request bodies larger than this are turned away (HTTP 413) on every route of ``assistant serve``.
 MAX_BODY_BYTES = 64 * 1024
+#: After a 413, up to this much more of the refused body is read and dropped (for at most
+#: ``BODY_DRAIN_SECONDS``), so that the client, still sending, gets the answer, not a reset.
+BODY_DRAIN_BYTES = 1024 * 1024
+BODY_DRAIN_SECONDS = 2.0
 
 #: Files larger than this are skipped at reindex with a named reason.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -37,6 +41,10 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 GB18030_MIN_COMMON_SHARE = 0.8
 #: How many characters count as common: the size of the official list (现代汉语常用字表).
 COMMON_HANZI = 3500
+#: A document's own date is looked for on this many lines at its top and at its end…
+DOCUMENT_DATE_LINES = 5
+#: …on a line no longer than this (a date line, a signature), not in running prose.
+DOCUMENT_DATE_LINE_CHARS = 40
 
 
 def corpus_dir() -> Path:

@@ -106,7 +106,9 @@ def test_export_csv_has_votes_and_unanswered_questions_readable_by_excel(store, 
 
 def test_feedback_command_exports_from_the_configured_data_dir(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
-    FeedbackStore().log_unanswered(REFUSED)
+    writer = FeedbackStore()
+    writer.log_unanswered(REFUSED)
+    writer.flush()  # queued: another store (the command's) sees it once written
     assert main(["feedback"]) == 0
     assert "1 unanswered" in capsys.readouterr().out
     target = tmp_path / "staff.csv"
@@ -163,7 +165,9 @@ def test_csv_export_defuses_formula_like_cells(store, tmp_path):
 def test_feedback_command_prints_control_characters_escaped(tmp_path, monkeypatch, capsys):
     """Issue 13, failure 5: a question holding terminal escapes was printed raw."""
     monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
-    FeedbackStore().log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    writer = FeedbackStore()
+    writer.log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    writer.flush()
     assert main(["feedback"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
