@@ -105,25 +105,51 @@ FUSION = "score"
 #: Weight of the dense score in "score" fusion (the rest is BM25).
 DENSE_WEIGHT = 0.5
 
-# Answering (see README "Quality"; measured with `assistant eval eval/questions.jsonl`).
-#: Passages whose sentences compete to be quoted.
-ANSWER_PASSAGES = 4
-#: At most this many sentences are quoted.
-MAX_QUOTES = 2
-#: A further sentence is quoted only if it scores at least this share of the best one.
-SECOND_QUOTE_RATIO = 0.9
-#: Sentences shorter than this are scored down: they rarely state a fact on their own.
-MIN_QUOTE_CHARS = 15
-#: Characters around the best sentence that count as its context for term coverage.
-CONTEXT_CHARS = 200
-#: Characters before a sentence, within its section, that may name its subject (他, 该公司).
-BEFORE_CHARS = 120
-#: Two words count as synonyms when the model's vectors are at least this similar.
-SYNONYM_SIM = 0.6
-#: The noun a question asks about ("票价" in "票价多少钱") needs a closer synonym than other words.
-FOCUS_SYNONYM_SIM = 0.75
-#: Answers whose confidence falls below this are refused.
-REFUSE_BELOW = 0.47
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """Every tuned number of the answer stage (``assistant/answering/``), in one place.
+
+    Chosen by measurement with ``assistant eval`` over ``eval/*.jsonl`` (see README "Quality").
+    """
+
+    #: Passages whose sentences compete to be quoted.
+    passages: int = 4
+    #: At most this many sentences are quoted.
+    max_quotes: int = 2
+    #: A further sentence is quoted only if it scores at least this share of the best one.
+    second_quote_ratio: float = 0.9
+    #: Sentences shorter than this are scored down: they rarely state a fact on their own.
+    min_quote_chars: int = 15
+    #: Characters around the best sentence that count as its context for term coverage.
+    context_chars: int = 200
+    #: Characters before a sentence that may name its subject (他, 该公司).
+    before_chars: int = 120
+    #: Two words count as synonyms when the model's vectors are at least this similar.
+    synonym_sim: float = 0.6
+    #: The noun a question asks about ("票价" in "票价多少钱") needs a closer synonym than other words.
+    focus_synonym_sim: float = 0.75
+    #: A word's weight is its surprisal in general Chinese above this many nats, at least ``min_weight``.
+    surprisal_floor: float = 7.0
+    min_weight: float = 0.5
+    #: Verbs weigh this share: residents paraphrase what happened more than the thing it happened to.
+    verb_weight: float = 0.5
+    #: An English word the lexicon cannot translate weighs like a mid-weight word: a guess, not a fact.
+    untranslated_weight: float = 3.0
+    #: A sentence's score: weights of term coverage, dense similarity, the asked kind of fact, retrieval.
+    score_weights: tuple[float, float, float, float] = (0.45, 0.3, 0.15, 0.1)
+    #: Credit for a term written just before a sentence (often its subject) instead of in it.
+    before_credit: float = 0.5
+    #: A follow-up's carried-over words weigh at most this share of the new question's words.
+    carried_share: float = 0.5
+    #: Confidence: weights of term coverage, dense similarity and the sentence's score.
+    confidence_weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
+    #: Answers whose confidence falls below this are refused.
+    refuse_below: float = 0.47
+
+
+ANSWERING = AnsweringSettings()
+
 
 # Web app (``assistant serve``).
 #: Loopback by default: serving other machines is a deliberate ``--host 0.0.0.0``.

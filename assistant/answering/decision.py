@@ -90,8 +90,8 @@ def fact_missing(case: Case) -> tuple[str, ...] | None:
 
 @unit
 def low_confidence(case: Case) -> tuple[str, ...] | None:
-    """Term coverage tempered by similarity is below ``REFUSE_BELOW``."""
-    return case.uncovered if case.eligible and case.confidence < config.REFUSE_BELOW else None
+    """Term coverage tempered by similarity is below ``ANSWERING.refuse_below``."""
+    return case.uncovered if case.eligible and case.confidence < config.ANSWERING.refuse_below else None
 
 
 def decide(case: Case) -> tuple[tuple[str, ...], tuple[str, ...]]:

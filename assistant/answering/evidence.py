@@ -26,7 +26,7 @@ def term_credits(
     """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
 
     A term counts in full when written in the text or when the model's word vectors call
-    it a synonym of a word there (cosine >= SYNONYM_SIM, e.g. 孩子/儿童); half when it
+    it a synonym of a word there (cosine >= synonym_sim, e.g. 孩子/儿童); half when it
     shares a character with a word there (机柜/机架, 延迟/时延), as Chinese compounds
     built on one morpheme are usually related. Place names count only when written
     exactly: to a word-vector model every city looks like every other city.
@@ -42,7 +42,7 @@ def term_credits(
     if words:
         sims = encoder.encode(soft) @ encoder.encode(words).T
         for t, row in zip(soft, sims):
-            if row.max() >= (synonym_sim or config.SYNONYM_SIM):
+            if row.max() >= (synonym_sim or config.ANSWERING.synonym_sim):
                 credit[t] = 1.0
             elif CJK.match(t) and any(ch in w for w in words for ch in t):
                 credit[t] = 0.5
@@ -109,7 +109,7 @@ class Context:
 
 def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context:
     doc = retriever.documents[c.passage.doc_id]
-    before_start = max(0, c.start - config.BEFORE_CHARS)
+    before_start = max(0, c.start - config.ANSWERING.before_chars)
     low = vocab.normalised(doc.doc_id)
 
     def norm(a: int, b: int) -> str:
@@ -127,8 +127,8 @@ def context_text(c: Candidate, retriever: Retriever) -> str:
     """The best sentence with its surroundings: its passage, widened to CONTEXT_CHARS on
     each side, because the subject of a sentence is often named a sentence or two before."""
     text = retriever.documents[c.passage.doc_id].text
-    start = min(c.passage.start, max(0, c.start - config.CONTEXT_CHARS))
-    end = max(c.passage.end, min(len(text), c.end + config.CONTEXT_CHARS))
+    start = min(c.passage.start, max(0, c.start - config.ANSWERING.context_chars))
+    end = max(c.passage.end, min(len(text), c.end + config.ANSWERING.context_chars))
     return text[start:end]
 
 

@@ -47,7 +47,7 @@ def answer(
     q = analyse(question, history, retriever)
     text, english, kind, terms = q.text, q.english, q.kind, list(q.terms)
     vocab = vocabulary(retriever)
-    passages = retriever.search(q.query, k=config.ANSWER_PASSAGES)
+    passages = retriever.search(q.query, k=config.ANSWERING.passages)
 
     retrieved = candidate_sentences(passages, retriever) if passages else []
     # Only a sentence whose context writes every name of the question can be about it: a
@@ -79,7 +79,7 @@ def answer(
     noun = focus is not None and not english and vocab.is_noun(focus)
     absent = focus is not None and (focus in cov.missing or (noun and focus in cov.partial))
     if noun and not absent and best is not None:
-        strict = term_credits([focus], context, retriever.encoder, vocab, config.FOCUS_SYNONYM_SIM)
+        strict = term_credits([focus], context, retriever.encoder, vocab, config.ANSWERING.focus_synonym_sim)
         absent = strict.get(focus, 0.0) < 1.0
     focus_absent = (
         absent and (english or focus in vocab.freq) and (kind != "date" or noun) and not q.focus_is_predicate
@@ -116,7 +116,7 @@ def answer(
     )
     reasons, missing_terms = decide(case)
     if set(reasons) - {"low_confidence"}:
-        confidence = min(confidence, config.REFUSE_BELOW / 2)
+        confidence = min(confidence, config.ANSWERING.refuse_below / 2)
 
     version = retriever.version
     if reasons:

@@ -12,6 +12,7 @@ import re
 import threading
 import weakref
 
+from .. import config
 from ..lexical import normalise_query_text, segment
 from ..retrieval import Retriever
 
@@ -48,10 +49,12 @@ class Vocabulary:
         far more often than the thing it happened to."""
         if term not in self.freq and len(term) > 1 and CJK.match(term):
             return sum(self.weight(ch) for ch in term) / len(term)
+        settings = config.ANSWERING
         surprisal = -math.log((self.freq.get(term, 0) + 1) / self.total)
         if re.fullmatch(r"[a-z]{4,}", term) and term not in self.freq:
-            return 3.0  # an English word the lexicon could not translate: a guess, not a fact
-        return max(0.5, surprisal - 7.0) * (0.5 if self.tag(term) == "v" else 1.0)
+            return settings.untranslated_weight  # a guess, not a fact
+        verb = settings.verb_weight if self.tag(term) == "v" else 1.0
+        return max(settings.min_weight, surprisal - settings.surprisal_floor) * verb
 
     def tag(self, term: str) -> str | None:
         """jieba's part-of-speech tag for ``term``, if its dictionary has one."""
