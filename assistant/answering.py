@@ -48,6 +48,16 @@ class Turn:
     answer: str
 
 
+def clip_history(turns: Sequence[Turn]) -> list[Turn]:
+    """The last ``MAX_HISTORY_TURNS`` turns, each side cut to ``MAX_HISTORY_ENTRY_CHARS``.
+
+    Only the latest turns can shape a follow-up, and a request must cost the same however
+    much history it carries: one megabyte of earlier "questions" once stalled every answer.
+    """
+    limit = config.MAX_HISTORY_ENTRY_CHARS
+    return [Turn(t.question[:limit], t.answer[:limit]) for t in list(turns)[-config.MAX_HISTORY_TURNS :]]
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int
@@ -722,6 +732,7 @@ def answer(
     Raises ``QuestionError`` for an empty question; an over-long one is cut and the
     answer says so.
     """
+    history = clip_history(history or ())
     retriever = retriever or default_retriever()
     text, truncated = clean_question(question)
     english = is_english(text)

@@ -28,6 +28,12 @@ def _emit_error(args: argparse.Namespace, message: str, code: int) -> int:
     return code
 
 
+def printable(text: str) -> str:
+    """``text`` with every non-printable character written as an escape (``\\x1b``, ``\\u202e``):
+    residents' questions must not move the cursor, clear the screen or retitle the terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 # ------------------------------------------------------------------------- reindex
 
 
@@ -54,10 +60,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         report = build_index(corpus_dir, index_dir, args.model, progress, strict=args.strict)
     except IndexError_ as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    for s in report.skipped:  # file names are anyone's text: no terminal escapes
+        print(f"skipped {printable(str(s.path))}: {printable(s.reason)}", file=sys.stderr)
     state = "unchanged, " if report.unchanged else ""
     print(
         f"{state}{report.documents} documents, {report.chunks} chunks, {report.seconds:.1f} s "
@@ -224,7 +230,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     s = store.summary()
     print(f"{store.path}: {s.up} 👍, {s.down} 👎, {s.unanswered} unanswered questions")
     for u in store.unanswered()[-args.recent :] if args.recent else []:
-        print(f"  {u['time']}  {u['question']}")
+        print(f"  {u['time']}  {printable(u['question'])}")
     return 0
 
 

@@ -31,6 +31,12 @@ MAX_BODY_BYTES = 64 * 1024
 
 #: Files larger than this are skipped at reindex with a named reason.
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: A file that is not UTF-8 is read as GB18030 only if this share of its Chinese characters is
+#: among the ``COMMON_HANZI`` most frequent: real text scores ~0.99, UTF-8 or random bytes read
+#: as GB18030 below 0.5 (see ``corpus.common_hanzi_share``).
+GB18030_MIN_COMMON_SHARE = 0.8
+#: How many characters count as common: the size of the official list (现代汉语常用字表).
+COMMON_HANZI = 3500
 
 
 def corpus_dir() -> Path:
@@ -109,6 +115,12 @@ WEB_PORT = 7860
 WEB_CONCURRENCY = 2
 #: Requests allowed to wait in Gradio's queue before new ones are turned away.
 WEB_QUEUE_SIZE = 64
+
+
+#: A feedback write waits at most this long (seconds) for a lock on each try…
+FEEDBACK_BUSY_TIMEOUT = 0.1
+#: …and is retried for this long before it is logged (with its payload) and given up.
+FEEDBACK_RETRY_SECONDS = 60.0
 
 
 def feedback_db() -> Path:

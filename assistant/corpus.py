@@ -8,9 +8,14 @@ still, character for character, a quote of the article.
 
 from __future__ import annotations
 
+import codecs
+import errno
+import functools
 import hashlib
 import logging
+import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,26 +86,80 @@ class SkippedFile:
 
 
 def decode_bytes(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM) first, then GB18030, a superset of GBK and GB2312."""
+    """UTF-16 with a byte-order mark, then UTF-8 (with or without BOM), then GB18030 (a
+    superset of GBK and GB2312) only when the result reads as Chinese."""
     if not data.strip():
         raise CorpusFileError(path, "empty file")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CorpusFileError(path, f"undecodable: broken UTF-16 at byte {exc.start}") from exc
     if b"\x00" in data[:8192]:
         raise CorpusFileError(path, "binary file (contains NUL bytes), not text")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _looks_like_text(text):
-            return text
-    raise CorpusFileError(path, "undecodable: neither UTF-8 nor GB18030/GBK text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # A copy cut off mid-character (a truncated download or transfer) is still UTF-8:
+        # only its last, incomplete character is lost.
+        if exc.reason == "unexpected end of data" and exc.end == len(data):
+            text = data[: exc.start].decode("utf-8-sig")
+            log.warning("%s: the last character is incomplete (truncated file?) and was dropped", path)
+            return _checked_text(text, path)
+    else:
+        return _checked_text(text, path)
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise CorpusFileError(path, "undecodable: neither UTF-8 nor GB18030/GBK text") from None
+    share = common_hanzi_share(text)
+    if share < config.GB18030_MIN_COMMON_SHARE:
+        raise CorpusFileError(
+            path,
+            f"garbled text: not UTF-8, and read as GB18030 only {share:.0%} of its Chinese characters "
+            f"are among the {config.COMMON_HANZI:,} most frequent (real Chinese: over "
+            f"{config.GB18030_MIN_COMMON_SHARE:.0%}); save it as UTF-8",
+        )
+    return _checked_text(text, path)
+
+
+def _checked_text(text: str, path: Path) -> str:
+    if len(_CONTROL.findall(text)) > max(2, len(text) // 200):
+        raise CorpusFileError(path, "undecodable: control characters where text should be (not a text file?)")
+    return text
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # category Cc, less \t \n \f \r
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
-def _looks_like_text(text: str) -> bool:
-    return len(_CONTROL.findall(text)) <= max(2, len(text) // 200)
+def common_hanzi_share(text: str) -> float:
+    """The share of ``text``'s Chinese characters that are among the most frequent ones.
+
+    Any byte string decodes as GB18030, so decoding alone proves nothing: UTF-8 read as
+    GB18030 ("鍋滆溅閫氱煡") or random bytes yield rare characters, while real Chinese text
+    draws ~99 % of its characters from the 3,500 most frequent (the size of the official
+    list of common characters, 现代汉语常用字表).
+    """
+    chars = _HANZI.findall(text)
+    if not chars:
+        return 0.0
+    common = _common_hanzi()
+    return sum(c in common for c in chars) / len(chars)
+
+
+@functools.lru_cache(maxsize=1)
+def _common_hanzi() -> frozenset[str]:
+    """The ``COMMON_HANZI`` most frequent characters, each counted with the frequencies of
+    the words of jieba's dictionary it occurs in (a large general corpus, shipped offline)."""
+    from importlib.resources import files
+
+    counts: Counter[str] = Counter()
+    for line in (files("jieba") / "dict.txt").read_text(encoding="utf-8").splitlines():
+        word, freq, *_ = line.split(" ")
+        for char in _HANZI.findall(word):
+            counts[char] += int(freq)
+    return frozenset(c for c, _ in counts.most_common(config.COMMON_HANZI))
 
 
 # ------------------------------------------------------------------------ normalising
@@ -329,16 +388,59 @@ def read_document(path: Path, doc_id: str | None = None, data: bytes | None = No
     )
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """All candidate files, sorted, so that builds are reproducible; hidden files ignored."""
+def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """All candidate files, sorted so that builds are reproducible, and the links refused.
+
+    Hidden files are ignored. A symbolic link is followed only when it resolves inside the
+    corpus (the corpus folder may itself be a link): ``corpus/x.md -> /etc/passwd`` would
+    otherwise be indexed, quoted to residents and committed with the index. A folder link
+    back to one of its own ancestors is a loop and is skipped rather than walked forever.
+    """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    return sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-    )
+    root = corpus_dir.resolve()
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+
+    def walk(folder: Path, ancestors: frozenset[Path]) -> None:
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (RuntimeError, OSError) as exc:  # RuntimeError: a loop (Python < 3.13)
+                    looped = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+                    reason = "symlink loop" if looped else f"broken link to {os.readlink(path)}"
+                    skipped.append(SkippedFile(path, reason))
+                    continue
+                if not target.is_relative_to(root):
+                    name = path.relative_to(corpus_dir).as_posix()
+                    skipped.append(SkippedFile(path, f"link to outside the corpus: {name} → {target}"))
+                    continue
+                if target.is_dir() and target in ancestors:
+                    skipped.append(SkippedFile(path, "symlink loop"))
+                    continue
+            else:
+                target = path
+            if target.is_dir():
+                walk(path, ancestors | {target.resolve()})
+            elif target.is_file():
+                files.append(path)
+
+    walk(corpus_dir, frozenset({root}))
+    # Each file is read once, under its own name if the corpus has it, not under a link's.
+    by_target: dict[Path, list[Path]] = {}
+    for path in files:
+        by_target.setdefault(path.resolve(), []).append(path)
+    kept: list[Path] = []
+    for target, paths in by_target.items():
+        paths.sort(key=lambda p: (root / p.relative_to(corpus_dir) != target, p))
+        kept.append(paths[0])
+        name = paths[0].relative_to(corpus_dir).as_posix()
+        skipped += [SkippedFile(p, f"link to {name}, which is read under its own name") for p in paths[1:]]
+    return sorted(kept), skipped
 
 
 def doc_id_for(path: Path, corpus_dir: Path) -> str:
@@ -362,10 +464,10 @@ def load_corpus(
     """
     corpus_dir = Path(corpus_dir or config.corpus_dir())
     documents: list[Document] = []
-    skipped: list[SkippedFile] = []
     seen: dict[str, str] = {}
     ids: set[str] = set()
-    for path in corpus_files(corpus_dir):
+    paths, skipped = corpus_files(corpus_dir)
+    for path in paths:
         if path.suffix.lower() not in _READERS:
             skipped.append(SkippedFile(path, f"unsupported file type {path.suffix or '(none)'}"))
             continue

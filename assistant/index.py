@@ -38,9 +38,9 @@ from .lexical import DocTermCounts, TermTable, bm25_index, import_bm25s, lexical
 log = logging.getLogger(__name__)
 
 #: Bump when the files change shape, or when reading, chunking or tokenising would derive
-#: something else from the same files (3: .docx tables): it marks every index stale
-#: (`reindex --check`) and every cache entry unusable.
-FORMAT_VERSION = 3
+#: something else from the same files (3: .docx tables; 4: UTF-16, truncated UTF-8 and
+#: garbled GB18030): it marks every index stale (`reindex --check`) and every cache entry unusable.
+FORMAT_VERSION = 4
 KEEP_VERSIONS = 3
 _BUNDLED = "bundled"
 

@@ -33,9 +33,11 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from . import config  # noqa: E402
 from .answering import Answer, Citation, Turn, answer  # noqa: E402
+from .bodylimit import BodyLimitMiddleware  # noqa: E402
 from .feedback import FeedbackStore  # noqa: E402
 from .retrieval import LiveIndex, QuestionError, Retriever  # noqa: E402
 
@@ -381,6 +383,8 @@ def launch_options() -> dict[str, Any]:
         # call is a session: under load that is most of the server's memory growth
         # (benchmarks/RESULTS.md). 1,000 sessions still hold every chat in use.
         "state_session_capacity": 1000,
+        # Every route, Gradio's and any added later, gets the same body limit (HTTP 413).
+        "app_kwargs": {"middleware": [Middleware(BodyLimitMiddleware, max_bytes=config.MAX_BODY_BYTES)]},
     }
 
 

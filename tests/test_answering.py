@@ -196,3 +196,18 @@ def test_cli_ask_json_and_errors(index_copy):
     )
     assert bad.returncode == 2
     assert "error" in json.loads(bad.stdout)
+
+
+def test_history_is_cut_to_its_last_turns_and_each_entry_to_the_limit(retriever):
+    """Issue 13, failure 2: a follow-up whose history held a 0.95 MB question stalled the server."""
+    from assistant import config
+    from assistant.answering import clip_history
+
+    huge = "行政村5G覆盖率是多少？" * 90_000  # ~1 M characters
+    history = [Turn(f"问题{i}", f"回答{i}") for i in range(30)] + [Turn(huge, huge)]
+    clipped = clip_history(history)
+    assert len(clipped) == config.MAX_HISTORY_TURNS
+    assert clipped[0] == Turn("问题21", "回答21")
+    assert clipped[-1] == Turn(huge[: config.MAX_HISTORY_ENTRY_CHARS], huge[: config.MAX_HISTORY_ENTRY_CHARS])
+    follow = "那时延呢？"
+    assert ask(retriever, follow, history) == ask(retriever, follow, clipped)

@@ -1,4 +1,5 @@
 import json
+import random
 import re
 import subprocess
 import sys
@@ -45,6 +46,9 @@ def test_seed_broken_sentence_is_whole():
         ("bom.txt", b"\xef\xbb\xbf" + ARTICLE.encode("utf-8")),
         ("gbk.txt", ARTICLE.encode("gbk")),
         ("crlf.md", ARTICLE.replace("\n", "\r\n").encode("gb18030")),
+        # Issue 13, failure 8: UTF-16 text was "binary file".
+        ("utf16le.txt", ARTICLE.encode("utf-16")),  # with its byte-order mark
+        ("utf16be.txt", b"\xfe\xff" + ARTICLE.encode("utf-16-be")),
     ],
 )
 def test_encodings_decode_to_same_text(tmp_path, name, data):
@@ -88,6 +92,31 @@ def test_bad_files_have_named_reasons(tmp_path, data, reason):
     with pytest.raises(CorpusFileError) as err:
         read_document(path)
     assert reason in str(err.value) and "bad.md" in str(err.value)
+
+
+def test_utf8_cut_inside_its_last_character_is_read_as_utf8(tmp_path):
+    """Issue 13, failure 6: a UTF-8 file missing its last byte was read as GB18030 ("鍋滆溅閫氱煡")."""
+    path = tmp_path / "notice.md"
+    path.write_bytes("# 停车通知\n\n明天小区停车场维修，请车主提前挪车。".encode()[:-1])
+    doc = read_document(path)
+    assert doc.title == "停车通知" and doc.text.endswith("请车主提前挪车")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(random.Random(13).randrange(0x81, 0xFF) for _ in range(2000)),  # random high bytes
+        "青島地鐵6號線是全國第一條全自主運行系統線路。".encode("big5"),  # another CJK encoding
+        "青島の地下鉄6号線は全自動運転の路線です。".encode("shift_jis"),
+    ],
+)
+def test_bytes_that_only_decode_as_gb18030_by_accident_are_garbled_text(tmp_path, data):
+    """Issue 13, failure 6: any bytes decode as GB18030; only Chinese that reads as Chinese is kept."""
+    path = tmp_path / "noise.txt"
+    path.write_bytes(data)
+    data.decode("gb18030")  # decodable, yet not Chinese
+    with pytest.raises(CorpusFileError, match="garbled text"):
+        read_document(path)
 
 
 def test_load_corpus_skips_bad_files_and_duplicates(tmp_path):
@@ -408,3 +437,66 @@ def test_a_file_that_cannot_be_read_is_named_not_raised(tmp_path):
     # e.g. deleted between the folder listing and the read, or without read permission
     with pytest.raises(CorpusFileError, match=r"gone\.md: unreadable: No such file"):
         read_document(tmp_path / "gone.md")
+
+
+# ------------------------------------------------------------------------ links
+
+
+SECRET = "机密：这一行在资料库之外，绝不能被索引。"
+
+
+def test_links_to_outside_the_corpus_are_skipped_by_name_and_fail_strict(tmp_path):
+    """Issue 13, failure 1: ``ln -s /etc/passwd corpus/x.md`` was indexed without a word."""
+    outside, corpus, index = tmp_path / "outside", tmp_path / "corpus", tmp_path / "index"
+    outside.mkdir()
+    corpus.mkdir()
+    (outside / "secret.md").write_text(f"# 机密\n\n{SECRET}\n", encoding="utf-8")
+    (corpus / "good.md").write_text(ARTICLE, encoding="utf-8")
+    (corpus / "x.md").symlink_to(outside / "secret.md")
+    (corpus / "folder").symlink_to(outside, target_is_directory=True)
+    docs, skipped = load_corpus(corpus)
+    assert [d.doc_id for d in docs] == ["good"]
+    assert {s.path.name: s.reason for s in skipped} == {
+        "folder": f"link to outside the corpus: folder → {outside.resolve()}",
+        "x.md": f"link to outside the corpus: x.md → {(outside / 'secret.md').resolve()}",
+    }
+    strict = run_cli("reindex", "-q", "--strict", "--corpus", str(corpus), "--index", str(index))
+    assert strict.returncode != 0 and "x.md: link to outside the corpus" in strict.stderr
+    run = run_cli("reindex", "-q", "--corpus", str(corpus), "--index", str(index))
+    assert run.returncode == 0 and "link to outside the corpus: x.md → " in run.stderr
+    assert not any(SECRET in p.read_text(encoding="utf-8") for p in index.rglob("*.json"))
+
+
+def test_links_inside_the_corpus_are_followed_once_and_loops_skipped(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "a.md").write_text(ARTICLE, encoding="utf-8")
+    (corpus / "alias.md").symlink_to(Path("sub") / "a.md")  # the same article twice
+    (corpus / "sub" / "up").symlink_to(Path(".."), target_is_directory=True)  # a loop
+    (corpus / "self.md").symlink_to(Path("self.md"))  # a loop of one
+    (corpus / "ring.md").symlink_to(Path("ring.txt"))
+    (corpus / "ring.txt").symlink_to(Path("ring.md"))
+    (corpus / "other.md").write_text("# 其他\n\n青岛地铁票价两元起步。\n", encoding="utf-8")
+    (corpus / "shortcut.md").symlink_to(corpus / "other.md")  # absolute, but inside
+    (corpus / "more").symlink_to(Path("sub"), target_is_directory=True)  # a folder inside
+    docs, skipped = load_corpus(corpus)
+    assert [d.doc_id for d in docs] == ["other", "sub/a"]
+    assert {s.path.relative_to(corpus).as_posix(): s.reason for s in skipped} == {
+        "alias.md": "link to sub/a.md, which is read under its own name",
+        "ring.md": "symlink loop",
+        "ring.txt": "symlink loop",
+        "more/a.md": "link to sub/a.md, which is read under its own name",
+        "more/up": "symlink loop",
+        "self.md": "symlink loop",
+        "shortcut.md": "link to other.md, which is read under its own name",
+        "sub/up": "symlink loop",
+    }
+
+
+def test_the_corpus_folder_may_itself_be_a_link(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.md").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "corpus").symlink_to(real, target_is_directory=True)
+    docs, skipped = load_corpus(tmp_path / "corpus")
+    assert [d.doc_id for d in docs] == ["a"] and skipped == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 
 import pytest
 
@@ -91,3 +92,59 @@ def test_feedback_command_exports_from_the_configured_data_dir(tmp_path, monkeyp
     target = tmp_path / "staff.csv"
     assert main(["feedback", "--export", str(target)]) == 0
     assert "深圳的智慧城市排名第几？" in target.read_text(encoding="utf-8-sig")
+
+
+@pytest.fixture
+def locked(store):
+    """Another connection holding a write transaction, as a staff member browsing the file might."""
+    store.log_unanswered(REFUSED)  # creates the file and its tables
+    store.flush()
+    conn = sqlite3.connect(store.path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    yield conn
+    conn.rollback()
+    conn.close()
+
+
+def test_a_locked_database_does_not_block_the_caller_and_the_write_lands_later(store, locked):
+    """Issue 13, failure 3: a refused question failed with 'database is locked' after 10.2 s."""
+    store.record_vote("a1", "up", ANSWER)
+    store.log_unanswered(REFUSED | {"question": "上海的地铁有多长？"})
+    assert not store.flush(timeout=0.5)  # both calls returned; their writes are still waiting
+    locked.rollback()
+    assert store.flush(timeout=30)
+    assert [v["answer_id"] for v in store.votes()] == ["a1"]
+    assert [u["question"] for u in store.unanswered()][-1] == "上海的地铁有多长？"
+
+
+def test_a_write_locked_out_past_the_retry_time_is_logged_with_its_payload(store, locked, caplog):
+    late = FeedbackStore(store.path, retry_seconds=0.3)
+    late.log_unanswered(REFUSED | {"question": "锁住时的问题"})
+    assert late.flush(timeout=30)
+    (record,) = [r for r in caplog.records if r.name == "assistant.feedback"]
+    assert record.levelname == "ERROR" and "锁住时的问题" in record.getMessage()
+    locked.rollback()
+    assert "锁住时的问题" not in [u["question"] for u in late.unanswered()]
+
+
+def test_csv_export_defuses_formula_like_cells(store, tmp_path):
+    """Issue 13, failure 4: questions starting with = + - @ were exported for Excel verbatim."""
+    risky = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+2", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
+    for question in risky + ["青岛有多少个数据中心？"]:
+        store.log_unanswered(REFUSED | {"question": question, "confidence": -0.5})
+    target = tmp_path / "feedback.csv"
+    store.export_csv(target)
+    with target.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["question"] for r in rows] == ["'" + q for q in risky] + ["青岛有多少个数据中心？"]
+    assert {r["confidence"] for r in rows} == {"-0.5"}  # a number stays a number
+
+
+def test_feedback_command_prints_control_characters_escaped(tmp_path, monkeypatch, capsys):
+    """Issue 13, failure 5: a question holding terminal escapes was printed raw."""
+    monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
+    FeedbackStore().log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    assert main(["feedback"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b[2J\\x1b]0;pwned\\x07问\\u202e题" in out

@@ -255,10 +255,60 @@ def test_ask_endpoint_cuts_long_questions_and_rejects_empty_ones(client):
         client.predict("   ", [], api_name="/ask")
 
 
+#: Every kind of route ``assistant serve`` has: the API, the page's queue, uploads, the page, none.
+BODY_ROUTES = ("gradio_api/call/ask", "gradio_api/queue/join", "gradio_api/upload", "", "no/such/route")
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES)
+def test_bodies_over_the_limit_are_refused_on_every_route(server, route):
+    """Issue 13, failure 2: there was no body limit (a 50 MB body was read in full)."""
+    from assistant import config
+
+    history = [["问" * 1000, "答" * 1000]] * 30  # ~180 KB of JSON
+    body = json.dumps({"data": ["行政村5G覆盖率是多少？", history]}).encode()
+    assert len(body) > config.MAX_BODY_BYTES
+    chunked = (body[i : i + 4096] for i in range(0, len(body), 4096))  # no Content-Length
+    # Routes that read no body (the page, unknown ones) answer a chunked one without reading it.
+    for content in (body, chunked) if route.startswith("gradio_api") else (body,):
+        kind = "multipart/form-data; boundary=x" if "upload" in route else "application/json"
+        r = httpx.post(
+            f"{server.url}{route}", content=content, headers={"content-type": kind}, timeout=10, trust_env=False
+        )
+        assert r.status_code == 413, (route, r.status_code, r.text[:200])
+        assert "too large" in r.json()["error"] and f"{config.MAX_BODY_BYTES:,}" in r.json()["error"]
+
+
+def test_a_history_within_the_body_limit_is_answered(client):
+    from assistant import config
+
+    entry = "问" * (config.MAX_HISTORY_ENTRY_CHARS * 2)  # cut by answer(), not refused
+    history = [[entry, entry]] * 5
+    assert len(json.dumps({"data": ["那时延呢？", history]}, ensure_ascii=False).encode()) < config.MAX_BODY_BYTES
+    assert "text" in client.predict("那时延呢？", history, api_name="/ask")
+
+
 def test_refusals_through_the_api_are_logged(server, client):
     result = client.predict("Which city in Europe has the best tram network?", [], api_name="/ask")
     assert result["refused"]
     assert result["question"] in server.unanswered()
+
+
+def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
+    """Issue 13, failure 3: with the database locked, a refused question failed after 10.2 s."""
+    question = "Which city in Asia has the longest metro line?"
+    client.predict(ANSWERED, [], api_name="/ask")  # the database exists
+    staff = sqlite3.connect(server.data / "feedback.sqlite3", isolation_level=None)
+    try:
+        staff.execute("BEGIN IMMEDIATE")  # e.g. a staff member browsing the file
+        assert client.predict(question, [], api_name="/ask")["refused"]
+        assert question not in server.unanswered()
+    finally:
+        staff.rollback()
+        staff.close()
+    deadline = time.monotonic() + 20
+    while question not in server.unanswered():  # stored once the lock is gone
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 def test_gradio_serves_no_project_or_system_files(server, tmp_path):
