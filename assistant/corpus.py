@@ -526,6 +526,9 @@ def read_notes(path: Path, data: bytes) -> ReadNotes:
                     break
             except UnicodeDecodeError:
                 continue
+        else:
+            if data.decode("utf-8-sig", errors="ignore") == text:
+                encoding = "UTF-8 (incomplete last character dropped)"
     _, body = _READERS[suffix](path, data)
     before = normalise(body)
     after = repair_lines(before)

@@ -117,6 +117,10 @@ def test_read_notes_name_the_decoding_and_the_joined_lines():
     assert notes.encoding == "GB18030 (GBK)"
     assert len(notes.joined) == 1
     assert read_notes(Path("tea.txt"), GBK_TEXT.encode("utf-8")).encoding == "UTF-8"
+    assert read_notes(Path("tea.txt"), GBK_TEXT.encode("utf-16")).encoding == "UTF-16"
+    truncated = (GBK_TEXT + "完").encode("utf-8")[:-1]
+    assert read_notes(Path("tea.txt"), truncated).encoding.startswith("UTF-8 (incomplete last character")
+    assert read_notes(Path("tea.md"), "# 标题\n\n完整的一句话。\n".encode()).joined == ()
 
 
 # ---------------------------------------------------------------------------- passwords
@@ -184,6 +188,7 @@ def test_refused_questions_are_grouped_by_missing_terms_newest_first(tmp_path):
         ("烟台的人口？", ["烟台"]),
     ]:
         store.log_unanswered({"question": question, "missing_terms": terms})
+    assert store.flush(timeout=10)
     groups = question_groups(store)
     assert [(g.terms, g.count) for g in groups] == [(("烟台",), 3), (("茶园",), 1)]
     assert [(a.question, a.times) for a in groups[0].questions] == [

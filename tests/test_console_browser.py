@@ -353,6 +353,22 @@ def test_bad_uploads_get_clear_messages_and_write_nothing(console, context):
     page.close()
 
 
+def test_csv_export_is_the_clis_own(console, context):
+    formula = "=1+1 深圳的智慧城市排名第几？"
+    assert console.chat_answer(formula)["refused"]
+    page = context.new_page()
+    log_in(page, console.url)
+    page.goto(console.url + "feedback?q=深圳")
+    assert formula in page.inner_text("#un-h + div")  # grouped, filtered, newest first
+    exported = page.request.get(console.url + "feedback.csv").body()
+    page.close()
+    cli_file = console.data.parent / "cli.csv"
+    env = os.environ | {"ASSISTANT_DATA": str(console.data)}
+    subprocess.run(assistant_command() + ["feedback", "--export", str(cli_file)], env=env, check=True)
+    assert exported == cli_file.read_bytes()
+    assert "'" + formula in exported.decode("utf-8-sig")  # the formula is defused
+
+
 def test_pages_have_no_serious_accessibility_violations_and_fit_a_phone(console, context):
     from axe_playwright_python.sync_playwright import Axe
 

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import config
+from ..bodylimit import BodyLimitMiddleware
 from ..feedback import FeedbackStore
 from .auth import LoginThrottle, PasswordCheck, Session, Sessions, csrf_ok
 from .catalogue import CatalogueError, Entry, read_tables, set_entry
@@ -73,13 +74,11 @@ def build_console(
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
+    app.add_middleware(_UploadLimit, max_bytes=MAX_REQUEST_BYTES)
+
     @app.middleware("http")
-    async def guard(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_REQUEST_BYTES:
-            response: Response = _page_error(env, 413, f"请求太大（上限 {MAX_REQUEST_BYTES:,} 字节）")
-        else:
-            response = await call_next(request)
+    async def headers(request: Request, call_next):
+        response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
@@ -388,6 +387,16 @@ def build_console(
         )
 
     return app
+
+
+class _UploadLimit(BodyLimitMiddleware):
+    """The chat's body limit, sized for uploads and worded for staff."""
+
+    def message(self) -> str:
+        return (
+            f"上传内容太大：一次最多 {config.ADMIN_MAX_UPLOAD_FILES} 个文件，"
+            f"每个不超过 {config.MAX_FILE_BYTES:,} 字节（请求上限 {self.max_bytes:,} 字节）"
+        )
 
 
 def _page_error(env: Environment, status: int, message: str) -> HTMLResponse:

@@ -85,7 +85,8 @@ def corpus_file(corpus_dir: Path, name: str) -> Path:
     from ..corpus import corpus_files
 
     corpus_dir = Path(corpus_dir)
-    for path in corpus_files(corpus_dir):
+    files, _ = corpus_files(corpus_dir)
+    for path in files:
         if path.relative_to(corpus_dir).as_posix() == name and name != CATALOGUE_NAME:
             return path
     raise UploadError(f"语料库里没有文件 {name!r}")
