@@ -195,6 +195,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
         path = config.admin_password_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
+        path.chmod(0o600)  # also when the file was there before
         path.write_text(hash_password(first) + "\n", encoding="utf-8")
         print(f"wrote the password's scrypt hash to {path}")
         return 0

@@ -196,3 +196,24 @@ def test_refused_questions_are_grouped_by_missing_terms_newest_first(tmp_path):
         ("烟台的地铁有几条？", 2),
     ]
     assert [g.terms for g in question_groups(store, query="茶园")] == [("茶园",)]
+
+
+def test_set_password_stores_only_a_hash_readable_by_its_owner(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_ADMIN_PASSWORD"} | {
+        "ASSISTANT_DATA": str(tmp_path)
+    }
+    cmd = [sys.executable, "-m", "assistant.cli", "admin", "--set-password"]
+    short = subprocess.run(cmd, input="short\n", env=env, capture_output=True, text=True, cwd=PROJECT)
+    assert short.returncode == 2 and "at least" in short.stderr
+    out = subprocess.run(
+        cmd, input="长一点的密码 long\n", env=env, capture_output=True, text=True, cwd=PROJECT
+    )
+    assert out.returncode == 0, out.stderr
+    stored = (tmp_path / "admin-password").read_text()
+    assert "长一点" not in stored and stored.startswith("scrypt$")
+    assert (tmp_path / "admin-password").stat().st_mode & 0o077 == 0
+    assert PasswordCheck(hashed=stored)("长一点的密码 long") and not PasswordCheck(hashed=stored)("long")

@@ -150,12 +150,12 @@ def context(console):
     assert outside == [], f"the console page asked for outside resources: {outside}"
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = True) -> None:
     """Save a screenshot when CONSOLE_SCREENSHOTS names a folder (the README's come from here)."""
     folder = os.environ.get("CONSOLE_SCREENSHOTS")
     if folder:
         page.mouse.move(0, 0)
-        page.screenshot(path=str(Path(folder) / f"console-{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"console-{name}.png"), full_page=full_page)
 
 
 def log_in(page, url: str, password: str = PASSWORD, name: str = STAFF):
@@ -206,7 +206,6 @@ def test_upload_preview_publish_reindex_answer_delete_refuse(console, context):
     page = context.new_page()
     log_in(page, console.url)
     assert page.url == console.url + "documents"
-    shot(page, "documents")
 
     page.set_input_files(
         "#files",
@@ -251,6 +250,7 @@ def test_upload_preview_publish_reindex_answer_delete_refuse(console, context):
         for row in page.locator("tbody tr").all()
     }
     assert statuses[OCEAN_NAME] == statuses[TEA_NAME] == "新文件，未重建索引"
+    shot(page, "documents")
     assert console.chat_answer(OCEAN_QUESTION)["refused"]  # published, not yet indexed
 
     # Reindex from the page: the progress bar while it builds, then the report.
@@ -397,7 +397,7 @@ def test_pages_have_no_serious_accessibility_violations_and_fit_a_phone(console,
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} is wider than a phone by {overflow}px"
         if name == "documents":
-            shot(page, "phone")
+            shot(page, "phone", full_page=False)
         page.set_viewport_size({"width": 1280, "height": 900})
     if os.environ.get("CONSOLE_SCREENSHOTS"):
         page.goto(console.url + "feedback")

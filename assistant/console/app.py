@@ -15,11 +15,13 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from .. import config
 from ..bodylimit import BodyLimitMiddleware
@@ -69,6 +71,7 @@ def build_console(
     store = store or FeedbackStore()
     sessions, throttle, job = Sessions(), LoginThrottle(), ReindexJob(corpus, index)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+    env.filters["isotime"] = lambda t: str(t).replace("T", " ").replace("+00:00", " UTC")
     env.filters["localtime"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else ""
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -215,7 +218,8 @@ def build_console(
         for f in files:
             data = await f.read(config.MAX_FILE_BYTES + 1)
             try:
-                name = stage_upload(f.filename, data, overwrite, corpus)
+                # Reading a .docx or .pdf takes a while: not on the event loop.
+                name = await run_in_threadpool(stage_upload, f.filename, data, overwrite, corpus)
             except UploadError as exc:
                 audit(request, s, "upload-refused", file=f.filename, reason=str(exc))
                 s.say("error", str(exc))
@@ -237,36 +241,49 @@ def build_console(
         audit(request, s, "preview", file=name, pending=bool(pending), now_answers=len(p.answered))
         return page(request, s, "preview.html", p=p)
 
-    @app.post("/publish")
-    async def publish_file(request: Request):
+    async def on_file(request: Request, action: str, act, done: str, on_error: str = "/documents"):
+        """One POST on one named file: the session and token checked, ``act`` done, logged, told."""
         s, form = await posted(request)
         if isinstance(s, Response):
             return s
         name = str(form.get("name", ""))
         try:
-            replaced = (corpus / name).exists()
-            publish(name, corpus)
-        except UploadError as exc:
+            details = await run_in_threadpool(act, name, form)
+        except (UploadError, CatalogueError) as exc:
             s.say("error", str(exc))
-        else:
-            audit(request, s, "publish", file=name, replaced=replaced)
-            s.say("ok", f"{name} 已放入语料库。重建索引后居民才能查到它。")
+            return back(on_error.format(name=quote(name)))
+        audit(request, s, action, file=name, **details)
+        s.say("ok", done.format(name=name, **details))
         return back()
+
+    def publish_one(name: str, form) -> dict:
+        replaced = (corpus / name).exists()
+        publish(name, corpus)
+        return {"replaced": replaced}
+
+    def discard_one(name: str, form) -> dict:
+        discard(name)
+        return {}
+
+    def delete_one(name: str, form) -> dict:
+        if form.get("confirm") != "on":
+            raise UploadError(f"要删除 {name}，请先勾选“确认删除”。")
+        return {"kept_at": str(delete(name, corpus))}
+
+    @app.post("/publish")
+    async def publish_file(request: Request):
+        return await on_file(
+            request, "publish", publish_one, "{name} 已放入语料库。重建索引后居民才能查到它。"
+        )
 
     @app.post("/discard")
     async def discard_file(request: Request):
-        s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
-        name = str(form.get("name", ""))
-        try:
-            discard(name)
-        except UploadError as exc:
-            s.say("error", str(exc))
-        else:
-            audit(request, s, "discard", file=name)
-            s.say("ok", f"已放弃上传的 {name}。")
-        return back()
+        return await on_file(request, "discard", discard_one, "已放弃上传的 {name}。")
+
+    @app.post("/delete")
+    async def delete_file(request: Request):
+        done = "{name} 已从语料库移除（副本保存在 {kept_at}）。重建索引后居民就查不到它了。"
+        return await on_file(request, "delete", delete_one, done, on_error="/edit?name={name}")
 
     @app.get("/edit")
     def edit_page(request: Request, name: str):
@@ -299,24 +316,6 @@ def build_console(
             return page(request, s, "edit.html", status=400, name=name, entry=entry.as_table())
         audit(request, s, "edit-catalogue", file=name, **entry.as_table())
         s.say("ok", f"已保存 {name} 的标题、来源、日期和推荐问题（写入 catalogue.toml）。重建索引后生效。")
-        return back()
-
-    @app.post("/delete")
-    async def delete_file(request: Request):
-        s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
-        name = str(form.get("name", ""))
-        if form.get("confirm") != "on":
-            s.say("error", f"要删除 {name}，请先勾选“确认删除”。")
-            return back(f"/edit?name={name}")
-        try:
-            kept = delete(name, corpus)
-        except (UploadError, CatalogueError) as exc:
-            s.say("error", str(exc))
-        else:
-            audit(request, s, "delete", file=name, kept_at=str(kept))
-            s.say("ok", f"{name} 已从语料库移除（副本保存在 {kept}）。重建索引后居民就查不到它了。")
         return back()
 
     # ------------------------------------------------------------------ reindex

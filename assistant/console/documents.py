@@ -126,7 +126,7 @@ def stage_upload(raw_name: str, data: bytes, overwrite: bool, corpus_dir: Path) 
     """
     name = check_name(raw_name)
     if len(data) > config.MAX_FILE_BYTES:
-        raise UploadError(f"{name}：文件太大（超过 {config.MAX_FILE_BYTES:,} 字节的上限），请拆分后再上传")
+        raise UploadError(f"{name}：文件太大（上限 {config.MAX_FILE_BYTES / 2**20:g} MB），请拆分后再上传")
     target = pending_dir() / name
     if not overwrite and ((Path(corpus_dir) / name).exists() or target.exists()):
         raise UploadError(f"{name}：已有同名文件。要替换它，请勾选“覆盖同名文件”后重新上传")
