@@ -16,8 +16,10 @@ from pathlib import Path
 
 from . import config
 
+EXIT_CORPUS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INDEX = 3
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program that SIGPIPE stopped
 
 
 def _emit_error(args: argparse.Namespace, message: str, code: int) -> int:
@@ -60,7 +62,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         report = build_index(corpus_dir, index_dir, args.model, progress, strict=args.strict)
     except IndexError_ as exc:
-        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        lines = str(exc).split("\n")  # one skipped file a line
+        print("\n".join(["error: " + printable(lines[0]), *map(printable, lines[1:])]), file=sys.stderr)
         return 1
     for s in report.skipped:  # file names are anyone's text: no terminal escapes
         print(f"skipped {printable(str(s.path))}: {printable(s.reason)}", file=sys.stderr)
@@ -304,15 +307,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
+    from .corpus import CorpusError
     from .index import IndexError_
     from .retrieval import QuestionError
 
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
+        return code
+    except BrokenPipeError:  # `assistant stats | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return EXIT_BROKEN_PIPE
     except QuestionError as exc:
         return _emit_error(args, str(exc), EXIT_BAD_INPUT)
     except IndexError_ as exc:
         return _emit_error(args, str(exc), EXIT_INDEX)
+    except CorpusError as exc:  # no corpus folder, a bad catalogue.toml: nothing was built
+        return _emit_error(args, printable(str(exc)), EXIT_CORPUS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,6 +37,10 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 GB18030_MIN_COMMON_SHARE = 0.8
 #: How many characters count as common: the size of the official list (现代汉语常用字表).
 COMMON_HANZI = 3500
+#: A document's own date is looked for on this many lines at its top and at its end…
+DOCUMENT_DATE_LINES = 5
+#: …on a line no longer than this (a date line, a signature), not in running prose.
+DOCUMENT_DATE_LINE_CHARS = 40
 
 
 def corpus_dir() -> Path:

@@ -13,10 +13,10 @@ import pytest
 
 from assistant import config
 from assistant.console.auth import ConsoleOff, LoginThrottle, PasswordCheck, hash_password
-from assistant.console.catalogue import CatalogueError, Entry, check_date, dumps, read_tables, set_entry
+from assistant.console.catalogue import dumps, set_entry
 from assistant.console.documents import UploadError, check_name, document_rows, pending_names, stage_upload
 from assistant.console.residents import question_groups
-from assistant.corpus import read_notes
+from assistant.corpus import CatalogueEntry, CatalogueError, load_catalogue, read_notes
 from assistant.feedback import FeedbackStore
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -36,33 +36,36 @@ TRICKY = ['引号"和\\反斜杠', "换行\n和\t制表", "控制\x01\x7f字符"
 
 @pytest.mark.parametrize("value", TRICKY)
 def test_catalogue_text_reads_back_exactly(value):
-    text = dumps({value + ".md": {"title": value, "questions": [value, "第二个？"]}})
-    assert tomllib.loads(text) == {value + ".md": {"title": value, "questions": [value, "第二个？"]}}
+    entry = CatalogueEntry(title=value, questions=(value, "第二个？"))
+    assert tomllib.loads(dumps({"a.md": entry})) == {
+        "a.md": {"title": value, "questions": [value, "第二个？"]}
+    }
 
 
 def test_set_entry_replaces_one_entry_and_removes_empty_ones(tmp_path):
-    set_entry(tmp_path, "a.md", Entry(title="甲", date="2024-08"))
-    set_entry(tmp_path, "b.md", Entry(source="乙报", questions=("问一？", "问二？")))
-    set_entry(tmp_path, "a.md", Entry(title="甲二"))
-    assert read_tables(tmp_path) == {
-        "a.md": {"title": "甲二"},
-        "b.md": {"source": "乙报", "questions": ["问一？", "问二？"]},
+    for name in ("a.md", "b.md"):
+        (tmp_path / name).write_text("# 标题\n\n内容。\n", encoding="utf-8")
+    set_entry(tmp_path, "a.md", CatalogueEntry(title="甲", date="2024-08"))
+    set_entry(tmp_path, "b.md", CatalogueEntry(source="乙报", questions=("问一？", "问二？")))
+    set_entry(tmp_path, "a.md", CatalogueEntry(title="甲二"))
+    assert load_catalogue(tmp_path) == {
+        "a.md": CatalogueEntry(title="甲二"),
+        "b.md": CatalogueEntry(source="乙报", questions=("问一？", "问二？")),
     }
     set_entry(tmp_path, "b.md", None)
-    set_entry(tmp_path, "a.md", Entry())
-    assert read_tables(tmp_path) == {}
+    set_entry(tmp_path, "a.md", CatalogueEntry())
+    assert load_catalogue(tmp_path) == {}
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
 @pytest.mark.parametrize("bad", ["2024-13", "2024-02-30", "24-08", "2024/08", "八月"])
-def test_bad_dates_are_refused_with_the_accepted_forms(tmp_path, bad):
-    with pytest.raises(CatalogueError, match="2024-08-07"):
-        set_entry(tmp_path, "a.md", Entry(date=bad))
+def test_an_entry_the_reindex_would_refuse_is_not_written(tmp_path, bad):
+    (tmp_path / "a.md").write_text("# 标题\n\n内容。\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="YYYY-MM-DD"):
+        set_entry(tmp_path, "a.md", CatalogueEntry(date=bad))
+    with pytest.raises(CatalogueError, match="no such file"):
+        set_entry(tmp_path, "missing.md", CatalogueEntry(title="x"))
     assert not (tmp_path / "catalogue.toml").exists()
-
-
-def test_good_dates_pass():
-    assert [check_date(d) for d in ("2024", "2024-08", "2024-02-29")] == ["2024", "2024-08", "2024-02-29"]
 
 
 # ---------------------------------------------------------------------------- uploads

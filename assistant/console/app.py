@@ -25,9 +25,10 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import config
 from ..bodylimit import BodyLimitMiddleware
+from ..corpus import CatalogueEntry, CorpusError, load_catalogue
 from ..feedback import FeedbackStore
 from .auth import LoginThrottle, PasswordCheck, Session, Sessions, csrf_ok
-from .catalogue import CatalogueError, Entry, read_tables, set_entry
+from .catalogue import set_entry
 from .documents import (
     STATUS_LABELS,
     UploadError,
@@ -192,7 +193,11 @@ def build_console(
         s = staff(request)
         if isinstance(s, Response):
             return s
-        rows = document_rows(corpus, index)
+        try:
+            rows = document_rows(corpus, index)
+        except CorpusError as exc:  # a hand-edited catalogue.toml with a mistake
+            s.say("error", f"语料库无法读取：{exc}")
+            rows = []
         counts = Counter(r.status for r in rows)
         return page(
             request,
@@ -249,7 +254,7 @@ def build_console(
         name = str(form.get("name", ""))
         try:
             details = await run_in_threadpool(act, name, form)
-        except (UploadError, CatalogueError) as exc:
+        except (UploadError, CorpusError) as exc:
             s.say("error", str(exc))
             return back(on_error.format(name=quote(name)))
         audit(request, s, action, file=name, **details)
@@ -292,8 +297,8 @@ def build_console(
             return s
         try:
             corpus_file(corpus, name)
-            entry = read_tables(corpus).get(name, {})
-        except (UploadError, CatalogueError) as exc:
+            entry = load_catalogue(corpus).get(name, CatalogueEntry())
+        except (UploadError, CorpusError) as exc:
             s.say("error", str(exc))
             return back()
         return page(request, s, "edit.html", name=name, entry=entry)
@@ -304,17 +309,27 @@ def build_console(
         if isinstance(s, Response):
             return s
         name = str(form.get("name", ""))
-        questions = tuple(q.strip() for q in str(form.get("questions", "")).splitlines() if q.strip())
-        entry = Entry(
-            *(" ".join(str(form.get(k, "")).split()) for k in ("title", "source", "date")), questions
+        title, source, date = (
+            " ".join(str(form.get(k, "")).split()) or None for k in ("title", "source", "date")
         )
+        questions = tuple(q.strip() for q in str(form.get("questions", "")).splitlines() if q.strip())
+        entry = CatalogueEntry(title, source, date, questions or None)
         try:
             corpus_file(corpus, name)
-            set_entry(corpus, name, entry)
-        except (UploadError, CatalogueError) as exc:
+            await run_in_threadpool(set_entry, corpus, name, entry)
+        except (UploadError, CorpusError) as exc:
             s.say("error", str(exc))
-            return page(request, s, "edit.html", status=400, name=name, entry=entry.as_table())
-        audit(request, s, "edit-catalogue", file=name, **entry.as_table())
+            return page(request, s, "edit.html", status=400, name=name, entry=entry)
+        audit(
+            request,
+            s,
+            "edit-catalogue",
+            file=name,
+            title=title,
+            source=source,
+            date=date,
+            questions=questions,
+        )
         s.say("ok", f"已保存 {name} 的标题、来源、日期和推荐问题（写入 catalogue.toml）。重建索引后生效。")
         return back()
 

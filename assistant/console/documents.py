@@ -22,7 +22,7 @@ from ..chunking import split_sentences
 from ..corpus import SUPPORTED_SUFFIXES, CorpusFileError, Document, load_corpus, read_document, read_notes
 from ..feedback import FeedbackStore
 from ..index import IndexError_, indexed_files
-from .catalogue import CATALOGUE_NAME, set_entry
+from .catalogue import set_entry
 
 STATUS_LABELS = {
     "indexed": "已索引",
@@ -70,10 +70,9 @@ def document_rows(corpus_dir: Path, index_dir: Path) -> list[DocumentRow]:
         rows.append(DocumentRow(name, d.title, d.source, d.date, size, held and held.chunks, status))
     for s in skipped:
         name = s.path.relative_to(corpus_dir).as_posix()
-        if name != CATALOGUE_NAME:
-            size = s.path.stat().st_size if s.path.is_file() else None
-            rows.append(DocumentRow(name, "", "", "", size, None, "skipped", s.reason))
-    present = {r.name for r in rows} | {CATALOGUE_NAME}
+        size = s.path.stat().st_size if s.path.is_file() else None
+        rows.append(DocumentRow(name, "", "", "", size, None, "skipped", s.reason))
+    present = {r.name for r in rows}
     for name, held in indexed.items():
         if name not in present:
             rows.append(DocumentRow(name, "", "", "", None, held.chunks, "removed"))
@@ -87,7 +86,7 @@ def corpus_file(corpus_dir: Path, name: str) -> Path:
     corpus_dir = Path(corpus_dir)
     files, _ = corpus_files(corpus_dir)
     for path in files:
-        if path.relative_to(corpus_dir).as_posix() == name and name != CATALOGUE_NAME:
+        if path.relative_to(corpus_dir).as_posix() == name:
             return path
     raise UploadError(f"语料库里没有文件 {name!r}")
 
@@ -171,8 +170,8 @@ def delete(name: str, corpus_dir: Path) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     kept = config.console_dir() / "deleted" / f"{stamp}-{path.name}"
     kept.parent.mkdir(parents=True, exist_ok=True)
+    set_entry(corpus_dir, name, None)  # first: the catalogue may name only files that exist
     shutil.move(path, kept)
-    set_entry(corpus_dir, name, None)
     return kept
 
 
