@@ -280,6 +280,22 @@ def test_upload_preview_publish_reindex_answer_delete_refuse(console, context):
     page.close()
 
 
+def test_page_and_cli_never_build_at_once_and_a_failed_build_changes_nothing(console, context):
+    from filelock import FileLock
+
+    page = context.new_page()
+    log_in(page, console.url)
+    live = (console.index / "CURRENT").read_text()
+    (console.corpus / "later.md").write_text("# 稍后\n\n这一篇要等下次重建。\n", encoding="utf-8")
+    with FileLock(str(console.index / ".lock")):  # what `assistant reindex` holds while it builds
+        reindex_in_page(page, console.url)
+    result = page.inner_text("#reindex-result")
+    assert "重建失败，线上索引没有改动" in result and "another reindex is already running" in result
+    assert (console.index / "CURRENT").read_text() == live
+    (console.corpus / "later.md").unlink()
+    page.close()
+
+
 def test_catalogue_edit_is_written_to_catalogue_toml(console, context):
     import tomllib
 
@@ -360,6 +376,19 @@ def test_csv_export_is_the_clis_own(console, context):
     log_in(page, console.url)
     page.goto(console.url + "feedback?q=深圳")
     assert formula in page.inner_text("#un-h + div")  # grouped, filtered, newest first
+    from assistant.feedback import FeedbackStore
+
+    store = FeedbackStore(console.data / "feedback.sqlite3")
+    store.record_vote(
+        "a1", "down", {"question": "地铁票价多少？", "text": "不对的回答", "index_version": "v"}
+    )
+    assert store.flush(timeout=10)
+    page.goto(console.url + "feedback?vote=down")
+    assert "地铁票价多少？" in page.inner_text("#votes-h + div") and "没用" in page.inner_text(
+        "#votes-h + div"
+    )
+    page.goto(console.url + "feedback?vote=up")
+    assert "地铁票价多少？" not in page.content()
     exported = page.request.get(console.url + "feedback.csv").body()
     page.close()
     cli_file = console.data.parent / "cli.csv"
