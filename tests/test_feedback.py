@@ -86,7 +86,9 @@ def test_export_csv_has_votes_and_unanswered_questions_readable_by_excel(store, 
 
 def test_feedback_command_exports_from_the_configured_data_dir(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
-    FeedbackStore().log_unanswered(REFUSED)
+    writer = FeedbackStore()
+    writer.log_unanswered(REFUSED)
+    writer.flush()  # queued: another store (the command's) sees it once written
     assert main(["feedback"]) == 0
     assert "1 unanswered" in capsys.readouterr().out
     target = tmp_path / "staff.csv"
@@ -129,7 +131,7 @@ def test_a_write_locked_out_past_the_retry_time_is_logged_with_its_payload(store
 
 def test_csv_export_defuses_formula_like_cells(store, tmp_path):
     """Issue 13, failure 4: questions starting with = + - @ were exported for Excel verbatim."""
-    risky = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+2", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
+    risky = ['=HYPERLINK("http://x","点我")', "+1+2", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
     for question in risky + ["青岛有多少个数据中心？"]:
         store.log_unanswered(REFUSED | {"question": question, "confidence": -0.5})
     target = tmp_path / "feedback.csv"
@@ -143,7 +145,9 @@ def test_csv_export_defuses_formula_like_cells(store, tmp_path):
 def test_feedback_command_prints_control_characters_escaped(tmp_path, monkeypatch, capsys):
     """Issue 13, failure 5: a question holding terminal escapes was printed raw."""
     monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
-    FeedbackStore().log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    writer = FeedbackStore()
+    writer.log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    writer.flush()
     assert main(["feedback"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out

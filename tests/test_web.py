@@ -90,6 +90,13 @@ class Server:
         with sqlite3.connect(db) as conn:
             return [q for (q,) in conn.execute("SELECT question FROM unanswered")]
 
+    def wait_for_unanswered(self, question: str, seconds: float = 20) -> None:
+        """Feedback is written off the answer's path: wait until ``question`` is stored."""
+        deadline = time.monotonic() + seconds
+        while question not in self.unanswered():
+            assert time.monotonic() < deadline, f"{question!r} was never stored"
+            time.sleep(0.1)
+
     def votes(self) -> list[tuple[str, str]]:
         db = self.data / "feedback.sqlite3"
         if not db.exists():
@@ -272,7 +279,11 @@ def test_bodies_over_the_limit_are_refused_on_every_route(server, route):
     for content in (body, chunked) if route.startswith("gradio_api") else (body,):
         kind = "multipart/form-data; boundary=x" if "upload" in route else "application/json"
         r = httpx.post(
-            f"{server.url}{route}", content=content, headers={"content-type": kind}, timeout=10, trust_env=False
+            f"{server.url}{route}",
+            content=content,
+            headers={"content-type": kind},
+            timeout=10,
+            trust_env=False,
         )
         assert r.status_code == 413, (route, r.status_code, r.text[:200])
         assert "too large" in r.json()["error"] and f"{config.MAX_BODY_BYTES:,}" in r.json()["error"]
@@ -283,14 +294,15 @@ def test_a_history_within_the_body_limit_is_answered(client):
 
     entry = "问" * (config.MAX_HISTORY_ENTRY_CHARS * 2)  # cut by answer(), not refused
     history = [[entry, entry]] * 5
-    assert len(json.dumps({"data": ["那时延呢？", history]}, ensure_ascii=False).encode()) < config.MAX_BODY_BYTES
+    body = json.dumps({"data": ["那时延呢？", history]}, ensure_ascii=False).encode()
+    assert len(body) < config.MAX_BODY_BYTES
     assert "text" in client.predict("那时延呢？", history, api_name="/ask")
 
 
 def test_refusals_through_the_api_are_logged(server, client):
     result = client.predict("Which city in Europe has the best tram network?", [], api_name="/ask")
     assert result["refused"]
-    assert result["question"] in server.unanswered()
+    server.wait_for_unanswered(result["question"])
 
 
 def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
@@ -305,10 +317,7 @@ def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
     finally:
         staff.rollback()
         staff.close()
-    deadline = time.monotonic() + 20
-    while question not in server.unanswered():  # stored once the lock is gone
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    server.wait_for_unanswered(question)  # stored once the lock is gone
 
 
 def test_gradio_serves_no_project_or_system_files(server, tmp_path):
@@ -504,7 +513,7 @@ def test_out_of_scope_question_is_refused_with_clickable_suggestions(browser, se
     options.last.click()
     page.wait_for_function("document.querySelectorAll('#qa-chat .qa-a').length >= 2", timeout=15000)
     assert page.locator("#qa-chat .qa-q").nth(1).inner_text() == suggestion
-    assert OUT_OF_SCOPE in server.unanswered()
+    server.wait_for_unanswered(OUT_OF_SCOPE)
     browser.assert_offline()
 
 
