@@ -364,6 +364,10 @@ def test_bad_uploads_get_clear_messages_and_write_nothing(console, context):
     payload = {"name": "../x.md", "mimeType": "text/markdown", "buffer": "# x\n\n内容。\n".encode()}
     r = page.request.post(console.url + "upload", multipart={"files": payload, "csrf": token})
     assert "文件名“../x.md”含有路径" in r.text()  # the redirect to the document list, with the message
+    many = [{"name": f"n{i}.md", "mimeType": "text/markdown", "buffer": b"# n\n\nx\n"} for i in range(11)]
+    page.set_input_files("#files", many)
+    page.click("form[action='/upload'] button")
+    assert "一次最多上传 10 个文件" in page.inner_text("main")
     assert console.written() == before
     assert not (console.corpus.parent / "x.md").exists() and not (console.data / "console" / "x.md").exists()
     page.close()

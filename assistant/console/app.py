@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from .. import config
 from ..bodylimit import BodyLimitMiddleware
@@ -76,6 +77,11 @@ def build_console(
     env.filters["localtime"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else ""
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(_Early)
+    async def early(request: Request, exc: _Early) -> Response:
+        return exc.response
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     app.add_middleware(_UploadLimit, max_bytes=MAX_REQUEST_BYTES)
@@ -109,24 +115,25 @@ def build_console(
         )
         return response
 
-    def staff(request: Request) -> Session | Response:
-        """The logged-in session, or a redirect to the login page."""
+    def staff(request: Request) -> Session:
+        """The logged-in session; anyone else is sent to the login page."""
         s = session_of(request)
         if s is None or s.staff is None:
-            return RedirectResponse("/login", status_code=303)
+            raise _Early(RedirectResponse("/login", status_code=303))
         return s
 
-    async def posted(request: Request) -> tuple[Session | Response, Any]:
-        """The logged-in session and the form, or the response that turns the request away."""
+    async def posted(request: Request) -> tuple[Session, Any]:
+        """The logged-in session and the form of a POST carrying the session's CSRF token."""
         s = staff(request)
-        form = await request.form(max_files=config.ADMIN_MAX_UPLOAD_FILES, max_fields=100)
-        if isinstance(s, Response):
-            return s, form
+        try:
+            form = await request.form(max_files=config.ADMIN_MAX_UPLOAD_FILES, max_fields=100)
+        except HTTPException as exc:  # Starlette's own limits (too many files or fields)
+            message = f"表单无法读取（{exc.detail}）：一次最多上传 {config.ADMIN_MAX_UPLOAD_FILES} 个文件。"
+            raise _Early(_page_error(env, 400, message)) from None
         if not csrf_ok(s, form.get("csrf")):
             audit(request, s, "rejected", reason="missing or wrong CSRF token")
-            return _page_error(
-                env, 403, "表单缺少有效的安全令牌（CSRF），请求已拒绝。请刷新页面后重试。"
-            ), form
+            message = "表单缺少有效的安全令牌（CSRF），请求已拒绝。请刷新页面后重试。"
+            raise _Early(_page_error(env, 403, message))
         return s, form
 
     def audit(request: Request, s: Session | None, action: str, **details: Any) -> None:
@@ -174,8 +181,6 @@ def build_console(
     @app.post("/logout")
     async def logout(request: Request):
         s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
         audit(request, s, "logout")
         sessions.end(s)
         response = back("/login")
@@ -191,8 +196,6 @@ def build_console(
     @app.get("/documents")
     def documents_page(request: Request):
         s = staff(request)
-        if isinstance(s, Response):
-            return s
         try:
             rows = document_rows(corpus, index)
         except CorpusError as exc:  # a hand-edited catalogue.toml with a mistake
@@ -214,8 +217,6 @@ def build_console(
     @app.post("/upload")
     async def upload(request: Request):
         s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
         files = [f for f in form.getlist("files") if hasattr(f, "filename") and f.filename]
         if not files:
             s.say("error", "没有选择文件。")
@@ -236,8 +237,6 @@ def build_console(
     @app.get("/preview")
     def preview_page(request: Request, name: str, pending: int = 1):
         s = staff(request)
-        if isinstance(s, Response):
-            return s
         try:
             p = preview(name, bool(pending), corpus, store)
         except UploadError as exc:
@@ -249,8 +248,6 @@ def build_console(
     async def on_file(request: Request, action: str, act, done: str, on_error: str = "/documents"):
         """One POST on one named file: the session and token checked, ``act`` done, logged, told."""
         s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
         name = str(form.get("name", ""))
         try:
             details = await run_in_threadpool(act, name, form)
@@ -293,8 +290,6 @@ def build_console(
     @app.get("/edit")
     def edit_page(request: Request, name: str):
         s = staff(request)
-        if isinstance(s, Response):
-            return s
         try:
             corpus_file(corpus, name)
             entry = load_catalogue(corpus).get(name, CatalogueEntry())
@@ -306,8 +301,6 @@ def build_console(
     @app.post("/edit")
     async def edit(request: Request):
         s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
         name = str(form.get("name", ""))
         title, source, date = (
             " ".join(str(form.get(k, "")).split()) or None for k in ("title", "source", "date")
@@ -338,22 +331,18 @@ def build_console(
     @app.get("/reindex")
     def reindex_page(request: Request):
         s = staff(request)
-        if isinstance(s, Response):
-            return s
         return page(request, s, "reindex.html", job=job.state)
 
     @app.get("/reindex/status")
     def reindex_status(request: Request):
-        s = staff(request)
-        if isinstance(s, Response):
+        s = session_of(request)
+        if s is None or s.staff is None:
             return JSONResponse({"error": "login required"}, status_code=401)
         return JSONResponse(job.state.as_json())
 
     @app.post("/reindex")
     async def reindex(request: Request):
         s, form = await posted(request)
-        if isinstance(s, Response):
-            return s
         if job.start(s.staff or "-"):
             audit(request, s, "reindex-started")
         else:
@@ -365,8 +354,6 @@ def build_console(
     @app.get("/feedback")
     def feedback_page(request: Request, q: str = "", vote: str = "", channel: str = ""):
         s = staff(request)
-        if isinstance(s, Response):
-            return s
         from .residents import question_groups, recent_votes
 
         groups = question_groups(store, q, channel)
@@ -387,8 +374,6 @@ def build_console(
     @app.get("/feedback.csv")
     def feedback_csv(request: Request):
         s = staff(request)
-        if isinstance(s, Response):
-            return s
         with tempfile.TemporaryDirectory() as tmp:
             rows = store.export_csv(Path(tmp) / "feedback.csv")
             data = (Path(tmp) / "feedback.csv").read_bytes()
@@ -401,6 +386,14 @@ def build_console(
         )
 
     return app
+
+
+class _Early(Exception):
+    """Ends a request with this response (the login page, a refusal) from inside a helper."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
 
 
 class _UploadLimit(BodyLimitMiddleware):
