@@ -238,7 +238,7 @@ def build_console(
     def preview_page(request: Request, name: str, pending: int = 1):
         s = staff(request)
         try:
-            p = preview(name, bool(pending), corpus, store)
+            p = preview(name, bool(pending), corpus, index, store)
         except UploadError as exc:
             s.say("error", str(exc))
             return back()

@@ -217,11 +217,13 @@ class Preview:
         return sum(len(s.sentences) for s in self.sections)
 
 
-def preview(name: str, pending: bool, corpus_dir: Path, store: FeedbackStore) -> Preview:
+def preview(name: str, pending: bool, corpus_dir: Path, index_dir: Path, store: FeedbackStore) -> Preview:
     """How a pending upload (or a corpus file) is read, and which refused questions it answers.
 
     The questions are answered against a temporary index of the corpus plus this file,
-    built by ``build_index`` like any other; the live index is not touched.
+    built by ``build_index`` like any other; the live index is not touched. A copy of the
+    live index's cache lets that build re-embed only this file (its entries are checked on
+    reading, so a copy taken while a reindex writes is safe).
     """
     from ..answering import answer
     from ..index import build_index
@@ -240,6 +242,9 @@ def preview(name: str, pending: bool, corpus_dir: Path, store: FeedbackStore) ->
         tmp_corpus = Path(tmp) / "corpus"
         shutil.copytree(corpus_dir, tmp_corpus, symlinks=True, ignore=shutil.ignore_patterns(".*"))
         (tmp_corpus / name).write_bytes(data)
+        cache = Path(index_dir) / ".cache"
+        if cache.is_dir():
+            shutil.copytree(cache, Path(tmp) / "index" / ".cache", ignore=shutil.ignore_patterns("*.tmp"))
         build_index(tmp_corpus, Path(tmp) / "index")
         retriever = Retriever.load(Path(tmp) / "index")
         doc = next((d for d in retriever.documents.values() if d.path == name), None)
