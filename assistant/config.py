@@ -28,6 +28,10 @@ MAX_HISTORY_ENTRY_CHARS = MAX_QUESTION_CHARS
 MAX_HISTORY_TURNS = 10
 #: Request bodies larger than this are turned away (HTTP 413) on every route of ``assistant serve``.
 MAX_BODY_BYTES = 64 * 1024
+#: After a 413, up to this much more of the refused body is read and dropped (for at most
+#: ``BODY_DRAIN_SECONDS``), so that the client, still sending, gets the answer, not a reset.
+BODY_DRAIN_BYTES = 1024 * 1024
+BODY_DRAIN_SECONDS = 2.0
 
 #: Files larger than this are skipped at reindex with a named reason.
 MAX_FILE_BYTES = 5 * 1024 * 1024
