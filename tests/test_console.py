@@ -220,3 +220,29 @@ def test_set_password_stores_only_a_hash_readable_by_its_owner(tmp_path):
     assert "长一点" not in stored and stored.startswith("scrypt$")
     assert (tmp_path / "admin-password").stat().st_mode & 0o077 == 0
     assert PasswordCheck(hashed=stored)("长一点的密码 long") and not PasswordCheck(hashed=stored)("long")
+
+
+def test_an_oversized_request_is_refused_with_a_message_for_staff(tmp_path, data_dir):
+    from fastapi.testclient import TestClient
+
+    from assistant.console.app import MAX_REQUEST_BYTES, build_console
+    from benchmarks.admin_load import csrf_token
+
+    (tmp_path / "corpus").mkdir()
+    app = build_console(tmp_path / "corpus", tmp_path / "index", password=PasswordCheck(plain="pw-12345"))
+    chunk = b"x" * 2**20
+
+    def body():  # streamed: no Content-Length to refuse it by, counted as it arrives
+        for _ in range(MAX_REQUEST_BYTES // len(chunk) + 2):
+            yield chunk
+
+    with TestClient(app, follow_redirects=False) as client:
+        token = csrf_token(client.get("/login").text)
+        assert (
+            client.post("/login", data={"csrf": token, "name": "测", "password": "pw-12345"}).status_code
+            == 303
+        )
+        multipart = {"content-type": "multipart/form-data; boundary=x"}
+        r = client.post("/upload", content=body(), headers=multipart)
+    assert r.status_code == 413 and "上传内容太大" in r.json()["error"]
+    assert pending_names() == []
