@@ -246,3 +246,10 @@ def test_an_oversized_request_is_refused_with_a_message_for_staff(tmp_path, data
         r = client.post("/upload", content=body(), headers=multipart)
     assert r.status_code == 413 and "上传内容太大" in r.json()["error"]
     assert pending_names() == []
+
+
+def test_the_console_binds_to_loopback_unless_told_otherwise():
+    from assistant.cli import build_parser
+
+    args = build_parser().parse_args(["admin"])
+    assert (args.host, args.port) == ("127.0.0.1", config.ADMIN_PORT)

@@ -206,6 +206,10 @@ def test_upload_preview_publish_reindex_answer_delete_refuse(console, context):
     page = context.new_page()
     log_in(page, console.url)
     assert page.url == console.url + "documents"
+    (cookie,) = [c for c in context.cookies() if c["name"] == "console_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    headers = page.request.get(console.url + "documents").headers
+    assert "default-src 'none'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
 
     page.set_input_files(
         "#files",
