@@ -2,6 +2,7 @@
 
     python benchmarks/admin_load.py                      # 4 clients x 30 s, ~30,000-chunk rebuild
     python benchmarks/admin_load.py --chunks 3000 --duration 10   # a quick look
+    python benchmarks/admin_load.py --preview 200   # the preview's time, with and without the cache
 
 Starts ``assistant serve`` and ``assistant admin`` on free 127.0.0.1 ports over one
 temporary corpus, index and data folder. The index starts from the seed article alone;
@@ -12,6 +13,10 @@ the chat questions back to back (benchmarks/load.py's client, no think time) for
 ``--duration`` seconds. Reported: requests served, errors, latency p50/p95/max, the
 build's duration and figures from the console's status, and whether the chat switched to
 the new version. Target (issue 16): zero errors.
+
+``--preview N`` instead times one preview (in process) over the seed article plus N
+synthetic documents, once starting from a copy of the live index's cache and once from
+nothing.
 """
 
 from __future__ import annotations
@@ -92,6 +97,36 @@ def console_login(client, url: str, password: str, name: str = "压测") -> None
         raise RuntimeError(f"login failed: HTTP {r.status_code}")
 
 
+def preview_timing(documents: int) -> None:
+    from assistant.console.documents import preview, stage_upload
+    from assistant.feedback import FeedbackStore
+    from assistant.index import build_index
+    from benchmarks.run import make_corpus
+
+    with tempfile.TemporaryDirectory(prefix="qa-preview-") as tmp:
+        root = Path(tmp)
+        os.environ["ASSISTANT_DATA"] = str(root / "data")  # the console's pending folder
+        make_corpus(root / "corpus", documents=documents)
+        shutil.copy(ROOT / "corpus" / "000_digital-qingdao.md", root / "corpus")
+        t = time.perf_counter()
+        report = build_index(root / "corpus", root / "index")
+        took = time.perf_counter() - t
+        print(f"live index: {report.documents} documents, {report.chunks} chunks, built in {took:.1f} s")
+        store = FeedbackStore(root / "data" / "feedback.sqlite3")
+        store.log_unanswered({"question": "崂山茶园部署了多少套土壤墒情传感器？", "missing_terms": ["崂山"]})
+        store.flush()
+        text = "# 崂山茶园\n\n崂山区茶园物联网项目在茶园部署土壤墒情传感器860套。\n"
+        stage_upload("tea.txt", text.encode("gbk"), False, root / "corpus")
+        for label, index in (
+            ("from the live index's cache", root / "index"),
+            ("from nothing", root / "none"),
+        ):
+            t = time.perf_counter()
+            p = preview("tea.txt", True, root / "corpus", index, store)
+            took = time.perf_counter() - t
+            print(f"preview {label}: {took:.1f} s ({len(p.answered)} refused question(s) answered)")
+
+
 def main(argv: list[str] | None = None) -> int:
     import httpx
 
@@ -102,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=30.0, help="seconds of querying (max 300)")
     p.add_argument("--chunks", type=int, default=30000, help="about this many chunks to rebuild")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--preview", type=int, metavar="N", help="time a preview over N synthetic documents")
     args = p.parse_args(argv)
+    if args.preview:
+        preview_timing(args.preview)
+        return 0
     args.duration = min(max(args.duration, 1.0), 300.0)
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text("utf-8").splitlines() if line]
     print(f"machine: {os.cpu_count()} CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')}")
