@@ -253,3 +253,27 @@ def test_the_console_binds_to_loopback_unless_told_otherwise():
 
     args = build_parser().parse_args(["admin"])
     assert (args.host, args.port) == ("127.0.0.1", config.ADMIN_PORT)
+
+
+def test_admin_load_script_reindexes_from_the_console_while_the_chat_answers(tmp_path):
+    """benchmarks/admin_load.py at its smallest: the numbers come from the full run (README)."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "admin_load.json"
+    cmd = [
+        sys.executable,
+        str(PROJECT / "benchmarks" / "admin_load.py"),
+        "--chunks",
+        "300",
+        "--duration",
+        "3",
+    ]
+    proc = subprocess.run(
+        cmd + ["--json", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["row"]["served"] > 0 and result["row"]["errors"] == 0
+    assert result["status"]["status"] == "done"
