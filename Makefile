@@ -35,6 +35,7 @@ test: setup browser
 
 screenshot: setup
 	$(BIN)/python -m tests.screenshot docs/chat.png
+	CONSOLE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -171,3 +171,40 @@ FEEDBACK_RETRY_SECONDS = 60.0
 def feedback_db() -> Path:
     """The SQLite file holding votes and unanswered questions."""
     return data_dir() / "feedback.sqlite3"
+
+
+# Staff console (``assistant admin``; see README "Staff: the console").
+#: Its own port beside the chat's, on loopback unless told otherwise.
+ADMIN_PORT = 7861
+#: Failed logins from one address allowed before each further attempt must wait.
+ADMIN_FREE_ATTEMPTS = 3
+#: The first wait after those, doubled at every further failure up to ``ADMIN_LOGIN_DELAY_MAX_S``.
+ADMIN_LOGIN_DELAY_S = 2.0
+ADMIN_LOGIN_DELAY_MAX_S = 300.0
+#: A staff session ends after this many hours, idle or not.
+ADMIN_SESSION_HOURS = 8
+#: Files one upload may carry; each is held to ``MAX_FILE_BYTES``, the request to their sum.
+ADMIN_MAX_UPLOAD_FILES = 10
+#: Longest file name the console accepts for an upload (characters).
+ADMIN_MAX_NAME_CHARS = 120
+#: Shortest password ``assistant admin --set-password`` accepts.
+ADMIN_MIN_PASSWORD_CHARS = 8
+#: Newest distinct refused questions a preview tries against the pending file.
+ADMIN_PREVIEW_QUESTIONS = 200
+#: Sentences a preview lists (a longer file shows its first ones and says how many remain).
+ADMIN_PREVIEW_SENTENCES = 400
+
+
+def admin_password() -> str | None:
+    """The console password given in the environment (``ASSISTANT_ADMIN_PASSWORD``), if any."""
+    return os.environ.get("ASSISTANT_ADMIN_PASSWORD") or None
+
+
+def admin_password_file() -> Path:
+    """Holds a scrypt hash of the console password (``assistant admin --set-password`` writes it)."""
+    return data_dir() / "admin-password"
+
+
+def console_dir() -> Path:
+    """The console's own files: uploads waiting for review and deleted files (not committed)."""
+    return data_dir() / "console"

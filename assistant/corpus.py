@@ -523,10 +523,19 @@ def load_catalogue(corpus_dir: Path) -> dict[str, CatalogueEntry]:
     if not path.resolve().is_relative_to(corpus_dir.resolve()):
         raise CatalogueError(f"{CATALOGUE_NAME} is a link to outside the corpus ({path.resolve()})")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"{CATALOGUE_NAME} cannot be read: {exc}") from exc
-    return {name: _catalogue_entry(corpus_dir, name, fields) for name, fields in raw.items()}
+    return parse_catalogue(corpus_dir, text)
+
+
+def parse_catalogue(corpus_dir: Path, text: str) -> dict[str, CatalogueEntry]:
+    """``load_catalogue`` of this text (the staff console checks what it is about to write)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{CATALOGUE_NAME} cannot be read: {exc}") from exc
+    return {name: _catalogue_entry(Path(corpus_dir), name, fields) for name, fields in raw.items()}
 
 
 def _catalogue_entry(corpus_dir: Path, name: str, fields: object) -> CatalogueEntry:
@@ -697,3 +706,51 @@ def load_corpus(
     for s in skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
     return documents, skipped
+
+
+# ---------------------------------------------------------------------- read notes
+
+_TEXT_CODECS = (("utf-8-sig", "UTF-8"), ("utf-16", "UTF-16"), ("gb18030", "GB18030 (GBK)"))
+
+
+@dataclass(frozen=True)
+class ReadNotes:
+    """How ``read_document`` treated a file's bytes, for staff checking a file before it goes live."""
+
+    #: The character encoding the text was decoded from ("" for .docx and .pdf, which carry their own).
+    encoding: str
+    #: Offsets in ``Document.text`` where ``repair_lines`` joined a line a layout tool had broken.
+    joined: tuple[int, ...]
+
+
+def read_notes(path: Path, data: bytes) -> ReadNotes:
+    """Replay the reading of ``data`` and note the decoding and line repair it applied.
+
+    The encoding is named by comparing the decoded text with each codec's plain decoding,
+    so it reports what ``decode_bytes`` did without re-deciding it.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    encoding = ""
+    if suffix in (".md", ".txt", ".html", ".htm"):
+        text = decode_bytes(data, path)
+        for codec, label in _TEXT_CODECS:
+            try:
+                if data.decode(codec) == text:
+                    encoding = label
+                    break
+            except UnicodeDecodeError:
+                continue
+        else:
+            if data.decode("utf-8-sig", errors="ignore") == text:
+                encoding = "UTF-8 (incomplete last character dropped)"
+    _, body = _READERS[suffix](path, data)
+    before = normalise(body)
+    after = repair_lines(before)
+    joined, j = [], 0
+    for ch in before:  # repair only deletes line breaks: walk both texts together
+        if j < len(after) and after[j] == ch:
+            j += 1
+        else:
+            joined.append(j)
+    return ReadNotes(encoding, tuple(sorted(set(joined))))

@@ -575,3 +575,24 @@ def index_stats(index_dir: Path) -> dict:
         "size_bytes": size,
         "built_at": manifest["built_at"],
     }
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """One corpus file as the live version holds it (the staff console lists these)."""
+
+    sha256: str
+    chunks: int
+
+
+def indexed_files(index_dir: Path) -> dict[str, IndexedFile]:
+    """Per corpus file name (as in the manifest): the hash of the bytes indexed and its chunk count."""
+    version_dir = current_version_dir(index_dir)
+    manifest = read_manifest(version_dir)
+    ids = {d["path"]: d["doc_id"] for d in json.loads((version_dir / "documents.json").read_text("utf-8"))}
+    counts: dict[str, int] = {}
+    for doc_id, *_ in json.loads((version_dir / "chunks.json").read_text(encoding="utf-8")):
+        counts[doc_id] = counts.get(doc_id, 0) + 1
+    return {
+        name: IndexedFile(sha, counts.get(ids.get(name, ""), 0)) for name, sha in manifest["corpus"].items()
+    }
