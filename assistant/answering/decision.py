@@ -71,7 +71,8 @@ def name_not_in_context(case: Case) -> tuple[str, ...] | None:
 
 @unit
 def focus_absent(case: Case) -> tuple[str, ...] | None:
-    """The thing asked about ("局长", "票价") is neither written near the quote nor a close synonym."""
+    """The thing asked about ("局长", "票价") is written nowhere in the sources, and no close
+    synonym stands near the quote."""
     return (case.question.focus,) if case.eligible and case.focus_absent and case.question.focus else None
 
 
