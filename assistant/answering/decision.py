@@ -24,6 +24,7 @@ class Case:
     eligible: bool  # some sentence's context writes every name the question gives
     names_unwritten: tuple[str, ...]  # names no retrieved sentence's context writes
     places_unknown: tuple[str, ...]  # places no source mentions anywhere (深圳 in a 青岛 corpus)
+    names_unknown: tuple[str, ...]  # likely names (words no dictionary knows) that no source writes
     focus_absent: bool  # the thing asked about is neither written nor a close synonym near the quote
     unit_ok: bool  # the asked measure (公里, 元) is in a quote
     fact_ok: bool  # the asked kind of fact (an amount, a date, a time, a district, a list) is there
@@ -51,6 +52,13 @@ def no_evidence(case: Case) -> tuple[str, ...] | None:
 def place_not_in_sources(case: Case) -> tuple[str, ...] | None:
     """The question names a place no source mentions (深圳, 烟台 in a corpus about 青岛)."""
     return case.places_unknown or None
+
+
+@unit
+def word_not_in_sources(case: Case) -> tuple[str, ...] | None:
+    """A word of three or more characters that general Chinese does not know, so most likely a
+    name (唐爱陆, 齿河盗龙, 佩特鲁齐), and that no source writes: the sources are about something else."""
+    return case.names_unknown or None
 
 
 @unit

@@ -113,6 +113,7 @@ def answer(
         eligible=bool(cands),
         names_unwritten=tuple(n for n in q.names if not any(ctx.writes(n) for ctx in contexts)),
         places_unknown=tuple(t for t in terms if vocab.is_place(t) and not vocab.mentions(t)),
+        names_unknown=tuple(t for t in terms if vocab.is_unknown_name(t) and not vocab.mentions(t)),
         focus_absent=bool(focus_absent),
         unit_ok=unit_ok,
         fact_ok=fact_ok,
