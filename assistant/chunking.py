@@ -43,7 +43,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
-def _section_spans(doc: Document) -> list[tuple[int, int]]:
+def section_spans(doc: Document) -> list[tuple[int, int]]:
     """Body spans between heading lines; the heading text itself lives in ``section``."""
     bounds = []
     cursor = 0
@@ -71,7 +71,7 @@ def chunk_document(
         strip_whitespace=True,
     )
     chunks = []
-    for start, end in _section_spans(doc):
+    for start, end in section_spans(doc):
         body = doc.text[start:end]
         cursor = 0
         for piece in splitter.split_text(body):

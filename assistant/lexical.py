@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -357,14 +358,15 @@ def _fast_bm25_class():
     return FastBM25
 
 
-def segment(text: str, search_mode: bool = False) -> list[str]:
+def segment(text: str, search_mode: bool = False, remember: bool = True) -> list[str]:
     """jieba words; jieba is imported (and silenced) on first use, as it costs ~0.5 s.
 
     Plain-mode results of short texts are remembered (answering segments the same corpus
     sentences for question after question; jieba's Python DAG costs ~0.1 ms a sentence).
-    Search mode, which the index build uses on every chunk, is never cached.
+    Search mode, and whatever the index build segments (``remember=False``: each text once),
+    is never cached.
     """
-    if search_mode or len(text) > _SEGMENT_CACHE_MAX_CHARS:
+    if search_mode or not remember or len(text) > _SEGMENT_CACHE_MAX_CHARS:
         return _cut(text, search_mode)
     return list(_cut_cached(text))
 
@@ -373,7 +375,7 @@ _jieba = None
 _SEGMENT_CACHE_MAX_CHARS = 1000
 
 
-def _cut(text: str, search_mode: bool) -> list[str]:
+def _jieba_module():
     global _jieba
     if _jieba is None:
         import jieba
@@ -381,7 +383,12 @@ def _cut(text: str, search_mode: bool) -> list[str]:
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         _jieba = jieba
-    return list(_jieba.cut_for_search(text) if search_mode else _jieba.cut(text))
+    return _jieba
+
+
+def _cut(text: str, search_mode: bool) -> list[str]:
+    jieba = _jieba_module()
+    return list(jieba.cut_for_search(text) if search_mode else jieba.cut(text))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -394,18 +401,40 @@ def clear_text_caches() -> None:
     _cut_cached.cache_clear()
 
 
-def lexical_tokens(text: str) -> list[str]:
+def lexical_tokens(text: str, words: Iterable[str] | None = None) -> list[str]:
     """jieba words (search mode) plus CJK character bigrams, stop words dropped.
 
     Bigrams make recall robust to segmentation differences between a question and the
-    article; whole words keep precision.
+    article; whole words keep precision. ``words`` are the plain jieba words of
+    ``normalise_query_text(text)`` when the caller already has them: the index build takes
+    a chunk's words from its sentences (segmented once at reindex, see ``sentences``)
+    instead of segmenting the chunk again; a question is segmented here, the same way.
     """
     text = normalise_query_text(text)
-    tokens: list[str] = []
+    tokens = [w for w in search_words(segment(text) if words is None else words) if w not in _STOP]
     for run in _WORD.findall(text):
         if "\u3400" <= run[0] <= "\u9fff":
-            tokens.extend(w for w in segment(run, search_mode=True) if w not in _STOP)
             tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
         elif run not in _STOP:
             tokens.append(run)
     return tokens
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def search_words(words: Iterable[str]) -> list[str]:
+    """jieba's search mode over plain ``words`` (``jieba.cut_for_search`` does the same over
+    its own ``cut``): each word's dictionary 2- and 3-grams, then the word; only the Chinese
+    runs of words, as Latin letters and digits are tokens of their own."""
+    freq = _jieba_module().dt.FREQ
+    out = []
+    for word in words:
+        for w in _CJK_RUN.findall(word):
+            n = len(w)
+            if n > 2:
+                out.extend(g for g in (w[i : i + 2] for i in range(n - 1)) if freq.get(g))
+            if n > 3:
+                out.extend(g for g in (w[i : i + 3] for i in range(n - 2)) if freq.get(g))
+            out.append(w)
+    return out

@@ -21,6 +21,7 @@ from .chunking import Chunk
 from .corpus import Document
 from .index import IndexData, StaleIndexError, current_version_dir, load_index, model_location
 from .lexical import lexical_tokens, normalise_query_text
+from .sentences import Sentence
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,14 @@ class Retriever:
     @property
     def chunks(self) -> list[Chunk]:
         return self.data.chunks
+
+    def sentences(self, doc_id: str) -> tuple[Sentence, ...]:
+        """The sentences of ``doc_id`` in document order, segmented and tagged at reindex."""
+        return self.data.sentences.sentences(doc_id)
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> tuple[Sentence, ...]:
+        """The sentences of ``doc_id`` overlapping ``[start, end)`` (a passage's span), in order."""
+        return self.data.sentences.sentences_in(doc_id, start, end)
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         text, _ = clean_question(query)

@@ -326,6 +326,7 @@ def test_doc_cache_round_trip(tmp_path):
     from assistant.corpus import load_corpus
     from assistant.index import _Cached, _DocCache
     from assistant.lexical import DocTermCounts, lexical_tokens
+    from assistant.sentences import DocSentences
 
     (doc,), _ = load_corpus(PROJECT / "corpus")
     chunks = chunk_document(doc)
@@ -335,13 +336,16 @@ def test_doc_cache_round_trip(tmp_path):
     path = Path(doc.path)
     assert cache.get(path, doc.doc_id, doc.sha256) is None
     spans = [[c.section, c.start, c.end] for c in chunks]
-    cache.put(_Cached(doc, spans, lex, vectors))
+    sentences = DocSentences.of(doc, cache.terms)
+    cache.put(_Cached(doc, spans, lex, vectors, sentences))
     got = cache.get(path, doc.doc_id, doc.sha256)
     assert got.document == doc
     assert got.spans == spans
     assert np.array_equal(got.vectors, vectors)
     for key in ("vocab", "lengths", "n_terms", "terms", "counts"):
         assert np.array_equal(getattr(got.lex, key), getattr(lex, key)), key
+    for key, _ in DocSentences.ARRAYS:
+        assert np.array_equal(getattr(got.sentences, key), getattr(sentences, key)), key
     # the same bytes under another name are another entry (the title may come from the name)
     assert cache.get(path.with_name("other.md"), doc.doc_id, doc.sha256) is None
     assert cache.get(path, doc.doc_id, "0" * 64) is None
