@@ -326,7 +326,7 @@ def test_doc_cache_round_trip(tmp_path):
     from assistant.corpus import load_corpus
     from assistant.index import _Cached, _DocCache
     from assistant.lexical import DocTermCounts, lexical_tokens
-    from assistant.sentences import DocSentences
+    from assistant.sentences import DocSentences, document_sentences
 
     (doc,), _ = load_corpus(PROJECT / "corpus")
     chunks = chunk_document(doc)
@@ -336,7 +336,7 @@ def test_doc_cache_round_trip(tmp_path):
     path = Path(doc.path)
     assert cache.get(path, doc.doc_id, doc.sha256) is None
     spans = [[c.section, c.start, c.end] for c in chunks]
-    sentences = DocSentences.of(doc, cache.terms)
+    sentences = DocSentences.of(document_sentences(doc), cache.terms)
     cache.put(_Cached(doc, spans, lex, vectors, sentences))
     got = cache.get(path, doc.doc_id, doc.sha256)
     assert got.document == doc
