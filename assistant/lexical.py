@@ -170,16 +170,13 @@ class TermTable:
         os.replace(tmp, self.path)
 
     def ids_of(self, words: list[str]) -> np.ndarray:
-        """The numbers of ``words``, numbering new ones."""
+        """The numbers of ``words``, numbering new ones (first those, so that the numbers
+        themselves are read at C speed: the build numbers every word of every sentence)."""
         ids, strings = self.ids, self.strings
-        out = np.empty(len(words), dtype=np.uint32)
-        for i, word in enumerate(words):
-            n = ids.get(word)
-            if n is None:
-                n = ids[word] = len(strings)
-                strings.append(word)
-            out[i] = n
-        return out
+        for word in [w for w in dict.fromkeys(words) if w not in ids]:  # in order: same table every run
+            ids[word] = len(strings)
+            strings.append(word)
+        return np.fromiter(map(ids.__getitem__, words), dtype=np.uint32, count=len(words))
 
     def save(self) -> None:
         """Append the terms numbered since the last save (before any cache entry uses them)."""
@@ -427,14 +424,22 @@ def search_words(words: Iterable[str]) -> list[str]:
     """jieba's search mode over plain ``words`` (``jieba.cut_for_search`` does the same over
     its own ``cut``): each word's dictionary 2- and 3-grams, then the word; only the Chinese
     runs of words, as Latin letters and digits are tokens of their own."""
+    out: list[str] = []
+    for word in words:
+        out.extend(_search_forms(word))
+    return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _search_forms(word: str) -> tuple[str, ...]:
+    """``search_words`` of one word (remembered: a corpus repeats its words)."""
     freq = _jieba_module().dt.FREQ
     out = []
-    for word in words:
-        for w in _CJK_RUN.findall(word):
-            n = len(w)
-            if n > 2:
-                out.extend(g for g in (w[i : i + 2] for i in range(n - 1)) if freq.get(g))
-            if n > 3:
-                out.extend(g for g in (w[i : i + 3] for i in range(n - 2)) if freq.get(g))
-            out.append(w)
-    return out
+    for w in _CJK_RUN.findall(word):
+        n = len(w)
+        if n > 2:
+            out.extend(g for g in (w[i : i + 2] for i in range(n - 1)) if freq.get(g))
+        if n > 3:
+            out.extend(g for g in (w[i : i + 3] for i in range(n - 2)) if freq.get(g))
+        out.append(w)
+    return tuple(out)
