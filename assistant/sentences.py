@@ -64,8 +64,8 @@ class Sentence:
     words: tuple[str, ...]
     #: Part-of-speech tag of each word (jieba's tag set: n, nr, ns, nt, nz, v, m, t, eng, x, …).
     tags: tuple[str, ...]
-    #: Where each word starts in the original text, relative to ``start``. A character that
-    #: normalising widens (… → ..., ℃ → °c) gives all its pieces its own offset.
+    #: Where each word starts in the original text, relative to ``start``. Words made from a
+    #: character that normalising widens (… → ..., ℃ → °c) all start at that character.
     word_starts: tuple[int, ...]
 
 
