@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from .. import config
 from ..chunking import split_sentences
@@ -21,7 +22,12 @@ class Coverage:
 
 
 def term_credits(
-    terms: list[str], text: str, encoder, vocab: Vocabulary, synonym_sim: float | None = None
+    terms: list[str],
+    text: str,
+    encoder,
+    vocab: Vocabulary,
+    synonym_sim: float | None = None,
+    words: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
 
@@ -29,7 +35,8 @@ def term_credits(
     it a synonym of a word there (cosine >= synonym_sim, e.g. 孩子/儿童); half when it
     shares a character with a word there (机柜/机架, 延迟/时延), as Chinese compounds
     built on one morpheme are usually related. Place names count only when written
-    exactly: to a word-vector model every city looks like every other city.
+    exactly: to a word-vector model every city looks like every other city. ``words``: the
+    text's words, when the index already holds them.
     """
     low = normalise_query_text(text)
     credit = {t: 1.0 for t in terms if t in low}
@@ -38,7 +45,9 @@ def term_credits(
     soft = [t for t in terms if t not in credit and CJK.match(t) and not vocab.is_place(t)]
     if not soft:
         return credit
-    words = sorted({w for w in segment(low) if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})
+    # A corpus sentence's words come from the index (segmented once, at reindex).
+    cut = segment(low) if words is None else words
+    words = sorted({w for w in cut if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})
     if words:
         sims = encoder.encode(soft) @ encoder.encode(words).T
         for t, row in zip(soft, sims):
@@ -110,10 +119,9 @@ class Context:
 def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context:
     doc = retriever.documents[c.passage.doc_id]
     before_start = max(0, c.start - config.ANSWERING.before_chars)
-    low = vocab.normalised(doc.doc_id)
 
     def norm(a: int, b: int) -> str:
-        return low[a:b] if low else normalise_query_text(doc.text[a:b])
+        return vocab.normalised(doc.doc_id, a, b)
 
     return Context(
         sentence=norm(c.start, c.end),
@@ -186,3 +194,11 @@ def quantities(sentence: str, question: str) -> list[str]:
 def quantity_pattern(unit: str) -> re.Pattern:
     """A number (digits or Chinese numerals) followed by ``unit``: "50公里", "七十多万人"."""
     return re.compile(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit))
+
+
+def indexed_words(c: Candidate, retriever: Retriever) -> tuple[str, ...] | None:
+    """The words reindex stored for this very sentence (None when the passage cut it differently)."""
+    for s in retriever.sentences_in(c.passage.doc_id, c.start, c.end):
+        if (s.start, s.end) == (c.start, c.end):
+            return s.words
+    return None

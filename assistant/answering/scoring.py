@@ -9,7 +9,7 @@ import numpy as np
 from .. import config
 from ..lexical import normalise_query_text
 from ..retrieval import Retriever
-from .evidence import Candidate, fact_pattern, term_credits
+from .evidence import Candidate, fact_pattern, indexed_words, term_credits
 from .vocabulary import vocabulary
 
 
@@ -39,7 +39,7 @@ def score_sentences(
     total = sum(weights.values()) or 1.0
     wanted = fact_pattern(query, kind)
     for c, d in zip(cands, dense):
-        own = term_credits(list(weights), c.text, retriever.encoder, vocab)
+        own = term_credits(list(weights), c.text, retriever.encoder, vocab, words=indexed_words(c, retriever))
         doc_text = retriever.documents[c.passage.doc_id].text
         before = doc_text[max(c.passage.start, c.start - config.ANSWERING.before_chars) : c.start]
         prev = term_credits([t for t in weights if own.get(t, 0) < 1], before, retriever.encoder, vocab)

@@ -6,6 +6,7 @@ name?) and evidence (how much does a sentence cover?), so it sits below both.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -38,7 +39,7 @@ class Vocabulary:
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
         self._documents = retriever.documents
-        self._normalised: dict[str, str] = {}
+        self._normalised: dict[str, tuple[str, list[int] | None]] = {}
         self._tags: dict[str, str] | None = None
         self._readings: dict[str, set[str]] | None = None  # pinyin syllable -> characters
 
@@ -118,17 +119,18 @@ class Vocabulary:
                 return found
         return None
 
-    def normalised(self, doc_id: str) -> str:
-        """A document's text in the form questions are matched in (Simplified, lower-case).
-
-        Kept only when the conversion keeps every offset, so slices by sentence offsets
-        stay valid; otherwise (empty string) callers normalise each slice themselves.
-        """
+    def normalised(self, doc_id: str, start: int, end: int) -> str:
+        """``text[start:end]`` of a document in the form questions are matched in (Simplified,
+        lower-case), cut from the whole document normalised once: slices normalised one by one
+        cost most of an answer's time."""
         if doc_id not in self._normalised:
-            raw = self._documents[doc_id].text
-            low = normalise_query_text(raw)
-            self._normalised[doc_id] = low if len(low) == len(raw) else ""
-        return self._normalised[doc_id]
+            from ..sentences import normalise_with_origin
+
+            self._normalised[doc_id] = normalise_with_origin(self._documents[doc_id].text)
+        norm, origin = self._normalised[doc_id]
+        if origin is None:
+            return norm[start:end]
+        return norm[bisect.bisect_left(origin, start) : bisect.bisect_left(origin, end)]
 
     def mentions(self, term: str) -> bool:
         """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
