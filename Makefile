@@ -34,7 +34,8 @@ test: setup browser
 	for f in eval/holdout*.jsonl; do $(BIN)/assistant eval $$f --min-accuracy 0.85 --min-refusal 0.85 || exit 1; done
 
 screenshot: setup
-	$(BIN)/python -m tests.screenshot docs/chat.png
+	$(BIN)/python -m tests.screenshot docs/chat-1366.png --width 1366 --height 900
+	$(BIN)/python -m tests.screenshot docs/chat-390.png --width 390 --height 844
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

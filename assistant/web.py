@@ -99,6 +99,9 @@ CSS = """
 #qa-chat .qa-passage mark { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
 #qa-chat .qa-meta { color: var(--body-text-color-subdued); font-size: 0.9em; overflow-wrap: anywhere; }
 #qa-chat .qa-suggest { margin-top: 0.5rem; font-weight: 600; }
+/* Gradio's "scroll down" button floats over the messages: opaque, so no text shows through it. */
+#qa-chat .scroll-down-button-container button { background: var(--background-fill-primary) !important;
+  border: 1px solid var(--border-color-primary); }
 #qa-input .submit-button { background: var(--button-primary-background-fill);
   color: var(--button-primary-text-color); }
 #qa-input .submit-button:hover { background: var(--button-primary-background-fill-hover); }
@@ -132,6 +135,7 @@ footer, footer button, footer a { color: var(--body-text-color-subdued) !importa
 #: - Gradio names each chat message "bot's message: <its HTML source>"; a screen reader reads
 #:   that markup aloud, so the name becomes a Chinese role and the message's visible text.
 #: - A [n] marker in a quote opens its citation below and moves there (and the focus with it).
+#: - A toast's header is a button holding the close button; it stays a plain header.
 PAGE_SCRIPT = """<script>
 (() => {
   const languages = Object.freeze(["zh-CN", "zh"]);
@@ -148,6 +152,10 @@ PAGE_SCRIPT = """<script>
       return;
     }
     if (node.nodeType !== 1) return;
+    if (node.matches(".toast-header[role=button]")) {  // it holds the close button: no button in a button
+      node.removeAttribute("role");
+      node.removeAttribute("tabindex");
+    }
     for (const attribute of ATTRIBUTES) {
       const value = node.getAttribute(attribute);
       const message = value && /^(\\w+)'s message: /.exec(value);
@@ -183,7 +191,7 @@ PAGE_SCRIPT = """<script>
     if (!cite) return;
     event.preventDefault();
     cite.open = true;
-    cite.scrollIntoView({ block: "nearest" });
+    (cite.querySelector("mark") || cite).scrollIntoView({ block: "center" });
     cite.querySelector("summary").focus({ preventScroll: true });
   });
 })();
@@ -199,6 +207,9 @@ GRADIO_ENGLISH = {
     "Liked": "已赞",
     "Disliked": "已踩",
     "chatbot conversation": "对话记录",
+    "Loading response": "正在回答",
+    "Scroll down": "滚动到底部",
+    "Feedback": "反馈",
     "Gradio footer navigation": "页脚",
     "Stop Recording": "停止录制",
 }
@@ -591,7 +602,8 @@ class GradioAskDefaults:
         await self.app(scope, replay, send)
 
 
-async def _uploads_closed(_request) -> JSONResponse:
+async def _uploads_closed(request) -> JSONResponse:
+    await request.body()  # read, so that an oversized upload meets the body limit (413) like any other
     return JSONResponse({"error": "uploads are closed: nothing on this page takes a file"}, status_code=403)
 
 
