@@ -52,19 +52,6 @@ class AskRequest(BaseModel):
     )
 
 
-class Citation(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    date: str
-    source: str
-    quote: str = Field(description="The quoted sentence, verbatim from the source.")
-    passage: str = Field(description="The passage around it.")
-    start: int = Field(description="Offset of the quote in the normalised document.")
-    end: int
-
-
 class AskResponse(BaseModel):
     """What ``assistant ask --json`` prints."""
 
@@ -75,7 +62,12 @@ class AskResponse(BaseModel):
     truncated: bool = Field(description="True when the question was cut to its maximum length.")
     missing_terms: list[str] = Field(description="For a refusal: the question's terms the sources lack.")
     suggestions: list[str] = Field(description="For a refusal: questions the sources do answer.")
-    citations: list[Citation]
+    citations: list[dict[str, Any]] = Field(
+        description=(
+            "The quoted sentences: n, doc_id, title, section, date, source, quote (verbatim), passage "
+            "(around it), start and end (the quote's offsets in the normalised document)."
+        )
+    )
 
 
 class ErrorResponse(BaseModel):
