@@ -544,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
                     "rows": rows,
                     "rss_start": rss_start,
                     "rss_before": rss_before,
+                    "rss_after": rss_after,
                     "rss": rss,
                     "startup_s": startup_s,
                 },
