@@ -256,7 +256,11 @@ async def run_phase(
     import httpx
 
     result = PhaseResult(name)
-    limits = httpx.Limits(max_connections=residents * 2 + 10, max_keepalive_connections=residents * 2 + 10)
+    # Idle connections are dropped after 2 s, before the server's 5 s keep-alive ends: reusing one
+    # the server is closing at that moment fails the request with a ReadError (seen once in 1,466).
+    limits = httpx.Limits(
+        max_connections=residents * 2 + 10, max_keepalive_connections=residents * 2 + 10, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
         cpu0, scpu0, t0 = own_cpu_seconds(), cpu_seconds(server_pid), time.perf_counter()
         deadline = time.monotonic() + seconds
