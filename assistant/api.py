@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -88,7 +87,7 @@ def _describe(exc: ValidationError) -> str:
 
 
 class _Gate:
-    """At most ``running`` answers at once and ``waiting`` more in line; ``enter`` says if one more fits.
+    """At most ``running`` answers at once and ``waiting`` more in line; beyond that, none.
 
     Counting needs no lock: it is only touched from the event loop's thread.
     """
@@ -124,10 +123,6 @@ def create_api(answer_json: AnswerJson) -> FastAPI:
     @api.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
-
-    @api.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, str(exc))
 
     errors = {
         400: {"model": ErrorResponse, "description": "The body is not JSON."},
