@@ -28,7 +28,8 @@ before and after. Targets (issue 8): zero errors, p95 <= 1 s in the closed loop,
 ``--compare`` (issue 15) measures the plain REST route ``POST /api/ask`` against Gradio's
 two-step route on the same server, in one run: each phase's client runs in a process of its
 own (so its CPU is its own, and reported beside the server's). Phases: both routes saturated
-by ``--clients`` closed-loop clients without think time (answers/s, p95), then ``--residents``
+by ``--clients`` closed-loop clients without think time (answers/s, p95), in alternating
+rounds so that both meet the same machine, then ``--residents``
 residents with 1-3 s think time through ``/api/ask``. Targets: ``/api/ask`` saturated answers/s
 >= 2x Gradio's; residents 0 errors and p95 <= 100 ms.
 """
@@ -411,26 +412,51 @@ def phase_in_own_process(
         child.join(timeout=30)
 
 
+#: ``--compare`` alternates the two routes in this many rounds, so that a change in what the
+#: shared machine leaves to the server falls on both routes alike.
+ROUNDS = 5
+
+
+def merged(name: str, parts: list[PhaseResult]) -> PhaseResult:
+    """The rounds of one route as one phase: their answers, errors, time and CPU added up."""
+    whole = PhaseResult(name)
+    for part in parts:
+        whole.latencies += part.latencies
+        for kind, n in part.errors.items():
+            whole.errors[kind] = whole.errors.get(kind, 0) + n
+        whole.wall += part.wall
+        whole.generator_cpu += part.generator_cpu
+        whole.server_cpu += part.server_cpu
+        whole.rss += part.rss
+    return whole
+
+
 def compare(args, base: str, server_pid: int, questions: list[str]):
-    """Both routes saturated, side by side, then the residents through ``/api/ask``."""
+    """Both routes saturated, in alternating rounds, then the residents through ``/api/ask``."""
     rows = []
-    for route in ("gradio", "api"):
-        print(
-            f"saturation through {route}: {args.clients} clients, no think time, {args.saturation:.0f} s …",
-            flush=True,
-        )
-        r = phase_in_own_process(
-            route,
-            f"saturated, {route}",
-            base,
-            questions,
-            args.clients,
-            args.saturation,
-            False,
-            server_pid,
-            args.seed + 1,
-        )
-        rows.append(describe(r, args.clients, False))
+    print(
+        f"saturation: {args.clients} clients, no think time, {args.saturation:.0f} s per route "
+        f"in {ROUNDS} alternating rounds …",
+        flush=True,
+    )
+    rounds: dict[str, list[PhaseResult]] = {"gradio": [], "api": []}
+    for i in range(ROUNDS):
+        for route in rounds:
+            rounds[route].append(
+                phase_in_own_process(
+                    route,
+                    f"saturated, {route}",
+                    base,
+                    questions,
+                    args.clients,
+                    args.saturation / ROUNDS,
+                    False,
+                    server_pid,
+                    args.seed + 1 + i,
+                )
+            )
+    for route, parts in rounds.items():
+        rows.append(describe(merged(f"saturated, {route}", parts), args.clients, False))
     print(f"residents through api: {args.residents}, think 1-3 s, {args.duration:.0f} s …", flush=True)
     r = phase_in_own_process(
         "api", "residents, api", base, questions, args.residents, args.duration, True, server_pid, args.seed
@@ -439,6 +465,9 @@ def compare(args, base: str, server_pid: int, questions: list[str]):
     rss = {"after all phases": rss_bytes(server_pid)}
     gradio, api, residents = rows
     ratio = api["rps"] / gradio["rps"] if gradio["rps"] else float("inf")
+    for r in (gradio, api):
+        cpu_s = r["server_cpu_pct"] / 100 * r["seconds"]
+        print(f"{r['phase']}: {1000 * cpu_s / max(r['served'], 1):.1f} ms of server CPU per answer")
     checks = [
         (
             ratio >= 2,
