@@ -1,4 +1,4 @@
-"""The ``assistant`` command: reindex | search | ask | eval | serve | stats | feedback.
+"""The ``assistant`` command: reindex | search | ask | eval | serve | admin | stats | feedback.
 
 Only this module prints. Heavy imports sit inside the command functions, so
 ``assistant ask`` never loads the web stack.
@@ -16,8 +16,10 @@ from pathlib import Path
 
 from . import config
 
+EXIT_CORPUS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INDEX = 3
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program that SIGPIPE stopped
 
 
 def _emit_error(args: argparse.Namespace, message: str, code: int) -> int:
@@ -60,7 +62,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         report = build_index(corpus_dir, index_dir, args.model, progress, strict=args.strict)
     except IndexError_ as exc:
-        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        lines = str(exc).split("\n")  # one skipped file a line
+        print("\n".join(["error: " + printable(lines[0]), *map(printable, lines[1:])]), file=sys.stderr)
         return 1
     for s in report.skipped:  # file names are anyone's text: no terminal escapes
         print(f"skipped {printable(str(s.path))}: {printable(s.reason)}", file=sys.stderr)
@@ -175,6 +178,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- admin
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from .console.auth import ConsoleOff, hash_password
+
+    if args.set_password:
+        import getpass
+
+        first = getpass.getpass("new console password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        first = first.rstrip("\n")
+        if len(first) < config.ADMIN_MIN_PASSWORD_CHARS:
+            short = f"use at least {config.ADMIN_MIN_PASSWORD_CHARS} characters"
+            return _emit_error(args, short, EXIT_BAD_INPUT)
+        if sys.stdin.isatty() and getpass.getpass("again: ") != first:
+            return _emit_error(args, "the two passwords differ", EXIT_BAD_INPUT)
+        path = config.admin_password_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)  # also when the file was there before
+        path.write_text(hash_password(first) + "\n", encoding="utf-8")
+        print(f"wrote the password's scrypt hash to {path}")
+        return 0
+    # The audit log (who did what, when) is on whatever -v says.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    audit = logging.getLogger("assistant.console")
+    audit.setLevel(logging.INFO)
+    audit.addHandler(handler)
+    audit.propagate = False
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: console on {args.host}: other machines can reach it (use HTTPS)", file=sys.stderr)
+    from .console.app import serve_console
+
+    try:
+        serve_console(args.host, args.port)
+    except ConsoleOff as exc:
+        return _emit_error(args, str(exc), EXIT_BAD_INPUT)
+    return 0
+
+
 # ------------------------------------------------------------------------ feedback
 
 
@@ -246,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=config.WEB_PORT, help=f"port (default {config.WEB_PORT})")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("admin", help="start the staff console in the browser (needs a password)")
+    p.add_argument("--host", default=config.WEB_HOST, help=f"address to bind (default {config.WEB_HOST})")
+    p.add_argument("--port", type=int, default=config.ADMIN_PORT, help=f"port (default {config.ADMIN_PORT})")
+    p.add_argument(
+        "--set-password", action="store_true", help="store a hash of a new console password and exit"
+    )
+    p.set_defaults(func=cmd_admin)
+
     p = sub.add_parser("feedback", help="votes and unanswered questions from the chat ($ASSISTANT_DATA)")
     p.add_argument("--export", metavar="FILE.csv", help="write votes and unanswered questions as CSV")
     p.add_argument("--recent", type=int, default=10, help="list this many recent unanswered questions")
@@ -258,15 +310,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
+    from .corpus import CorpusError
     from .index import IndexError_
     from .retrieval import QuestionError
 
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
+        return code
+    except BrokenPipeError:  # `assistant stats | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return EXIT_BROKEN_PIPE
     except QuestionError as exc:
         return _emit_error(args, str(exc), EXIT_BAD_INPUT)
     except IndexError_ as exc:
         return _emit_error(args, str(exc), EXIT_INDEX)
+    except CorpusError as exc:  # no corpus folder, a bad catalogue.toml: nothing was built
+        return _emit_error(args, printable(str(exc)), EXIT_CORPUS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,10 @@ MAX_HISTORY_ENTRY_CHARS = MAX_QUESTION_CHARS
 MAX_HISTORY_TURNS = 10
 #: Request bodies larger than this are turned away (HTTP 413) on every route of ``assistant serve``.
 MAX_BODY_BYTES = 64 * 1024
+#: After a 413, up to this much more of the refused body is read and dropped (for at most
+#: ``BODY_DRAIN_SECONDS``), so that the client, still sending, gets the answer, not a reset.
+BODY_DRAIN_BYTES = 1024 * 1024
+BODY_DRAIN_SECONDS = 2.0
 
 #: Files larger than this are skipped at reindex with a named reason.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -37,6 +41,10 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 GB18030_MIN_COMMON_SHARE = 0.8
 #: How many characters count as common: the size of the official list (现代汉语常用字表).
 COMMON_HANZI = 3500
+#: A document's own date is looked for on this many lines at its top and at its end…
+DOCUMENT_DATE_LINES = 5
+#: …on a line no longer than this (a date line, a signature), not in running prose.
+DOCUMENT_DATE_LINE_CHARS = 40
 
 
 def corpus_dir() -> Path:
@@ -97,23 +105,51 @@ FUSION = "score"
 #: Weight of the dense score in "score" fusion (the rest is BM25).
 DENSE_WEIGHT = 0.5
 
-# Answering (see README "Quality"; measured with `assistant eval eval/questions.jsonl`).
-#: Passages whose sentences compete to be quoted.
-ANSWER_PASSAGES = 4
-#: At most this many sentences are quoted.
-MAX_QUOTES = 2
-#: A further sentence is quoted only if it scores at least this share of the best one.
-SECOND_QUOTE_RATIO = 0.9
-#: Sentences shorter than this are scored down: they rarely state a fact on their own.
-MIN_QUOTE_CHARS = 15
-#: Characters around the best sentence that count as its context for term coverage.
-CONTEXT_CHARS = 200
-#: Two words count as synonyms when the model's vectors are at least this similar.
-SYNONYM_SIM = 0.6
-#: The noun a question asks about ("票价" in "票价多少钱") needs a closer synonym than other words.
-FOCUS_SYNONYM_SIM = 0.75
-#: Answers whose confidence falls below this are refused.
-REFUSE_BELOW = 0.47
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """Every tuned number of the answer stage (``assistant/answering/``), in one place.
+
+    Chosen by measurement with ``assistant eval`` over ``eval/*.jsonl`` (see README "Quality").
+    """
+
+    #: Passages whose sentences compete to be quoted.
+    passages: int = 4
+    #: At most this many sentences are quoted.
+    max_quotes: int = 2
+    #: A further sentence is quoted only if it scores at least this share of the best one.
+    second_quote_ratio: float = 0.9
+    #: Sentences shorter than this are scored down: they rarely state a fact on their own.
+    min_quote_chars: int = 15
+    #: Characters around the best sentence that count as its context for term coverage.
+    context_chars: int = 200
+    #: Characters before a sentence that may name its subject (他, 该公司).
+    before_chars: int = 120
+    #: Two words count as synonyms when the model's vectors are at least this similar.
+    synonym_sim: float = 0.6
+    #: The noun a question asks about ("票价" in "票价多少钱") needs a closer synonym than other words.
+    focus_synonym_sim: float = 0.75
+    #: A word's weight is its surprisal in general Chinese above this many nats, at least ``min_weight``.
+    surprisal_floor: float = 7.0
+    min_weight: float = 0.5
+    #: Verbs weigh this share: residents paraphrase what happened more than the thing it happened to.
+    verb_weight: float = 0.5
+    #: An English word the lexicon cannot translate weighs like a mid-weight word: a guess, not a fact.
+    untranslated_weight: float = 3.0
+    #: A sentence's score: weights of term coverage, dense similarity, the asked kind of fact, retrieval.
+    score_weights: tuple[float, float, float, float] = (0.45, 0.3, 0.15, 0.1)
+    #: Credit for a term written just before a sentence (often its subject) instead of in it.
+    before_credit: float = 0.5
+    #: A follow-up's carried-over words weigh at most this share of the new question's words.
+    carried_share: float = 0.5
+    #: Confidence: weights of term coverage, dense similarity and the sentence's score.
+    confidence_weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
+    #: Answers whose confidence falls below this are refused.
+    refuse_below: float = 0.47
+
+
+ANSWERING = AnsweringSettings()
+
 
 # Web app (``assistant serve``).
 #: Loopback by default: serving other machines is a deliberate ``--host 0.0.0.0``.
@@ -141,3 +177,40 @@ FEEDBACK_RETRY_SECONDS = 60.0
 def feedback_db() -> Path:
     """The SQLite file holding votes and unanswered questions."""
     return data_dir() / "feedback.sqlite3"
+
+
+# Staff console (``assistant admin``; see README "Staff: the console").
+#: Its own port beside the chat's, on loopback unless told otherwise.
+ADMIN_PORT = 7861
+#: Failed logins from one address allowed before each further attempt must wait.
+ADMIN_FREE_ATTEMPTS = 3
+#: The first wait after those, doubled at every further failure up to ``ADMIN_LOGIN_DELAY_MAX_S``.
+ADMIN_LOGIN_DELAY_S = 2.0
+ADMIN_LOGIN_DELAY_MAX_S = 300.0
+#: A staff session ends after this many hours, idle or not.
+ADMIN_SESSION_HOURS = 8
+#: Files one upload may carry; each is held to ``MAX_FILE_BYTES``, the request to their sum.
+ADMIN_MAX_UPLOAD_FILES = 10
+#: Longest file name the console accepts for an upload (characters).
+ADMIN_MAX_NAME_CHARS = 120
+#: Shortest password ``assistant admin --set-password`` accepts.
+ADMIN_MIN_PASSWORD_CHARS = 8
+#: Newest distinct refused questions a preview tries against the pending file.
+ADMIN_PREVIEW_QUESTIONS = 200
+#: Sentences a preview lists (a longer file shows its first ones and says how many remain).
+ADMIN_PREVIEW_SENTENCES = 400
+
+
+def admin_password() -> str | None:
+    """The console password given in the environment (``ASSISTANT_ADMIN_PASSWORD``), if any."""
+    return os.environ.get("ASSISTANT_ADMIN_PASSWORD") or None
+
+
+def admin_password_file() -> Path:
+    """Holds a scrypt hash of the console password (``assistant admin --set-password`` writes it)."""
+    return data_dir() / "admin-password"
+
+
+def console_dir() -> Path:
+    """The console's own files: uploads waiting for review and deleted files (not committed)."""
+    return data_dir() / "console"

@@ -9,18 +9,25 @@ still, character for character, a quote of the article.
 from __future__ import annotations
 
 import codecs
+import datetime
 import errno
 import functools
 import hashlib
+import json
 import logging
 import os
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import config
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,7 @@ class Document:
     text: str
     headings: tuple[Heading, ...]
     path: str
+    #: ``source_hash``: of the file's bytes, and of its catalogue entry when staff wrote one.
     sha256: str
     #: Questions staff suggest for this article (front matter ``questions: a | b``).
     questions: tuple[str, ...] = ()
@@ -275,9 +283,13 @@ def _read_docx(path: Path, data: bytes) -> tuple[dict[str, str], str]:
     except Exception as exc:  # python-docx raises several unrelated types on bad zips
         raise CorpusFileError(path, f"not a readable .docx file ({exc.__class__.__name__})") from exc
     props = document.core_properties
-    meta = {"title": props.title or "", "source": props.author or ""}
-    if props.created:
-        meta["date"] = props.created.strftime("%Y-%m-%d")
+    template = _docx_template_properties()
+    meta = {
+        "title": props.title if props.title not in template["title"] else "",
+        "source": props.author if props.author not in template["author"] else "",
+    }
+    if props.created and props.created not in template["created"]:
+        meta["file_date"] = props.created.strftime("%Y-%m-%d")
     blocks = []
     for item in document.iter_inner_content():  # paragraphs and tables, in document order
         if isinstance(item, docx.table.Table):
@@ -290,6 +302,24 @@ def _read_docx(path: Path, data: bytes) -> tuple[dict[str, str], str]:
         level = 1 if style == "title" else int(style[-1]) if re.fullmatch(r"heading \d", style) else 0
         blocks.append("#" * level + " " + text if level else text)
     return {k: v for k, v in meta.items() if v}, "\n\n".join(b for b in blocks if b)
+
+
+@functools.lru_cache(maxsize=1)
+def _docx_template_properties() -> dict[str, set]:
+    """Property values a generator writes, not an author: those of python-docx's own template
+    (author "python-docx", created 2013-12-23) and of the part it adds to a file that has
+    none (title "Word Document"). Read from the library, so a new release keeps them right."""
+    import docx
+    from docx.opc.parts.coreprops import CorePropertiesPart
+
+    template = docx.Document()
+    added = CorePropertiesPart.default(template.part.package)
+    values: dict[str, set] = {"title": {""}, "author": {""}, "created": {None}}
+    for props in (template.core_properties, added.core_properties):
+        values["title"].add(props.title)
+        values["author"].add(props.author)
+        values["created"].add(props.created)
+    return values
 
 
 def _docx_table(table) -> str:
@@ -327,8 +357,8 @@ def _read_pdf(path: Path, data: bytes) -> tuple[dict[str, str], str]:
     if len(_PDF_CONTROL.findall(text)) > max(2, len(text) // 20):
         raise CorpusFileError(path, "PDF text layer is garbled (unmappable font encoding): export it again")
     text = _PDF_CONTROL.sub("", text)
-    if re.match(r"D:\d{8}", created):
-        meta["date"] = f"{created[2:6]}-{created[6:8]}-{created[8:10]}"
+    if re.match(r"D:\d{8}", created):  # when the PDF was made, which is seldom when it was written
+        meta["file_date"] = f"{created[2:6]}-{created[6:8]}-{created[8:10]}"
     return {k: v for k, v in meta.items() if v}, text
 
 
@@ -356,8 +386,17 @@ def _read_bytes(path: Path) -> bytes:
         raise CorpusFileError(path, f"unreadable: {exc.strerror or exc}") from exc
 
 
-def read_document(path: Path, doc_id: str | None = None, data: bytes | None = None) -> Document:
-    """Read one file; raises ``CorpusFileError`` naming the problem."""
+def read_document(
+    path: Path, doc_id: str | None = None, data: bytes | None = None, entry: CatalogueEntry | None = None
+) -> Document:
+    """Read one file; raises ``CorpusFileError`` naming the problem.
+
+    Title, source, date and questions come from the staff's catalogue ``entry`` first, then
+    from what the file declares (front matter, HTML meta tags), then from the text itself
+    (a heading; a date line at its top or end), and only then from what the program that
+    made the file recorded (Word's and PDF's properties: when the file was made or
+    exported, rarely when the article was written).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _READERS:
@@ -367,25 +406,199 @@ def read_document(path: Path, doc_id: str | None = None, data: bytes | None = No
     if not data.strip():
         raise CorpusFileError(path, "empty file")
     meta, body = _READERS[suffix](path, data)
-    text = repair_lines(normalise(body))
+    laid_out = normalise(body)
+    text = repair_lines(laid_out)
     if not text.strip() or not re.search(r"\w", text):
         raise CorpusFileError(path, "no text to index (empty after reading)")
     headings = tuple(
         Heading(m.start(), len(m.group(1)), m.group(2))
         for m in re.finditer(r"^(#{1,6})\s+(.+?)\s*$", text, flags=re.M)
     )
-    title = meta.get("title") or (headings[0].title if headings else "") or path.stem
+    entry = entry or CatalogueEntry()
+    questions = tuple(q.strip() for q in meta.get("questions", "").split("|") if q.strip())
     return Document(
         doc_id=doc_id or path.stem,
-        title=title,
-        source=meta.get("source", ""),
-        date=str(meta.get("date", "")),
+        title=entry.title or meta.get("title") or (headings[0].title if headings else "") or path.stem,
+        source=entry.source or meta.get("source", ""),
+        # Lines as laid out: line repair may join a date line to the text after it.
+        date=entry.date or meta.get("date") or date_in_text(laid_out) or meta.get("file_date", ""),
         text=text,
         headings=headings,
         path=str(path),
-        sha256=hashlib.sha256(data).hexdigest(),
-        questions=tuple(q.strip() for q in meta.get("questions", "").split("|") if q.strip()),
+        sha256=source_hash(data, entry),
+        questions=questions if entry.questions is None else entry.questions,
     )
+
+
+# ---------------------------------------------------------------------------- dates
+
+_CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0}
+_CN_NUMBER = "〇零○一二三四五六七八九十"
+_DATE = re.compile(
+    rf"(?P<y>(?:19|20)\d\d|[{_CN_NUMBER}]{{4}})\s*(?:年\s*(?P<m>\d{{1,2}}|[{_CN_NUMBER}]{{1,3}})\s*月"
+    rf"(?:\s*(?P<d>\d{{1,2}}|[{_CN_NUMBER}]{{1,3}})\s*[日号])?"
+    r"|(?P<sep>[-/.])(?P<m2>\d{1,2})(?:(?P=sep)(?P<d2>\d{1,2}))?(?!\d))"
+)
+#: A line that runs on as prose ("2024年8月7日，6号线开通。") dates an event, not the document.
+_PROSE = re.compile(r"[，,。；;！!？?]")
+
+
+def date_in_text(text: str) -> str:
+    """The date a document gives itself on a line of its own near its top or end, as
+    ``YYYY-MM-DD`` or ``YYYY-MM``: a publication line ("发布日期：2024年8月7日") or the date
+    under a notice's signature (落款, "二〇二四年八月七日"); "" when there is none."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    n = config.DOCUMENT_DATE_LINES
+    for line in lines[:n] + lines[-n:][::-1]:
+        if len(line) > config.DOCUMENT_DATE_LINE_CHARS or _PROSE.search(line):
+            continue
+        for m in _DATE.finditer(line):
+            date = _iso_date(m.group("y"), m.group("m") or m.group("m2"), m.group("d") or m.group("d2"))
+            if date:
+                return date
+    return ""
+
+
+def _iso_date(year: str, month: str | None, day: str | None) -> str:
+    """``YYYY-MM[-DD]`` from Arabic or Chinese numerals; "" unless it is a real calendar date."""
+    if month is None:
+        return ""
+    try:
+        y, m = _number(year, positional=True), _number(month)
+        d = _number(day) if day else 1
+        datetime.date(y, m, d)
+    except (ValueError, KeyError):
+        return ""
+    return f"{y:04d}-{m:02d}" + (f"-{d:02d}" if day else "")
+
+
+def _number(text: str, positional: bool = False) -> int:
+    """``2024``, ``二〇二四`` (digit by digit) or ``二十三`` (with tens) as an int."""
+    if text.isascii():
+        return int(text)
+    if positional:
+        return int("".join(str(_CN_DIGITS[c]) for c in text))
+    if "十" not in text:
+        if len(text) != 1:
+            raise ValueError(f"not a number: {text}")
+        return _CN_DIGITS[text]
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+# ----------------------------------------------------------------------- catalogue
+
+CATALOGUE_NAME = "catalogue.toml"
+_CATALOGUE_KEYS = ("title", "source", "date", "questions")
+_CATALOGUE_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+class CorpusError(ValueError):
+    """The corpus as a whole cannot be read (missing folder, bad catalogue): nothing is built."""
+
+
+class CatalogueError(CorpusError):
+    """``corpus/catalogue.toml`` is malformed; the message names the entry and the fix."""
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """What staff state about one file; ``None`` leaves that field to the file itself."""
+
+    title: str | None = None
+    source: str | None = None
+    date: str | None = None
+    questions: tuple[str, ...] | None = None
+
+
+def load_catalogue(corpus_dir: Path) -> dict[str, CatalogueEntry]:
+    """The entries of ``corpus_dir/catalogue.toml`` by file name (relative, ``/``-separated);
+    empty without one. Raises ``CatalogueError`` for a name that leaves the corpus or names
+    no file, a key it does not know, or a date not written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+    """
+    corpus_dir = Path(corpus_dir)
+    path = corpus_dir / CATALOGUE_NAME
+    if not path.exists() and not path.is_symlink():
+        return {}
+    if not path.resolve().is_relative_to(corpus_dir.resolve()):
+        raise CatalogueError(f"{CATALOGUE_NAME} is a link to outside the corpus ({path.resolve()})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError(f"{CATALOGUE_NAME} cannot be read: {exc}") from exc
+    return parse_catalogue(corpus_dir, text)
+
+
+def parse_catalogue(corpus_dir: Path, text: str) -> dict[str, CatalogueEntry]:
+    """``load_catalogue`` of this text (the staff console checks what it is about to write)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{CATALOGUE_NAME} cannot be read: {exc}") from exc
+    return {name: _catalogue_entry(Path(corpus_dir), name, fields) for name, fields in raw.items()}
+
+
+def _catalogue_entry(corpus_dir: Path, name: str, fields: object) -> CatalogueEntry:
+    def fail(problem: str) -> CatalogueError:
+        return CatalogueError(f"{CATALOGUE_NAME}, entry [{json.dumps(name, ensure_ascii=False)}]: {problem}")
+
+    parts = name.split("/")
+    if name.startswith("/") or "\\" in name or re.match(r"[A-Za-z]:", name) or {"", ".", ".."} & set(parts):
+        raise fail("a file name relative to the corpus folder, with '/' between folders, and no '..'")
+    if not (corpus_dir / name).is_file():
+        raise fail(f"no such file in {corpus_dir}")
+    if not isinstance(fields, dict):
+        raise fail('expected a table of keys, e.g. title = "…"')
+    unknown = sorted(set(fields) - set(_CATALOGUE_KEYS))
+    if unknown:
+        raise fail(f"unknown key {', '.join(map(repr, unknown))} (known: {', '.join(_CATALOGUE_KEYS)})")
+    for key in ("title", "source"):
+        if key in fields and not isinstance(fields[key], str):
+            raise fail(f"{key} must be text in quotes")
+    date = fields.get("date")
+    if isinstance(date, datetime.date) and not isinstance(date, datetime.datetime):
+        date = date.isoformat()  # TOML's own date literal: date = 2024-08-07
+    if date is not None and not (isinstance(date, str) and _valid_date(date)):
+        raise fail(f'date {date!r} must be written "YYYY", "YYYY-MM" or "YYYY-MM-DD" and exist')
+    questions = fields.get("questions")
+    if questions is not None and not (
+        isinstance(questions, list) and all(isinstance(q, str) and q.strip() for q in questions)
+    ):
+        raise fail('questions must be a list of questions in quotes: questions = ["…", "…"]')
+    return CatalogueEntry(
+        title=fields.get("title") or None,
+        source=fields.get("source") or None,
+        date=date,
+        questions=None if questions is None else tuple(q.strip() for q in questions),
+    )
+
+
+def _valid_date(text: str) -> bool:
+    if not _CATALOGUE_DATE.fullmatch(text):
+        return False
+    year, month, day = (text.split("-") + ["01", "01"])[:3]
+    try:
+        datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def source_hash(data: bytes, entry: CatalogueEntry) -> str:
+    """What a document was read from: the file's bytes and, if staff wrote one, its catalogue
+    entry. Changing either marks the document changed (``reindex --check``, the index cache)."""
+    h = hashlib.sha256(data)
+    if entry != CatalogueEntry():
+        h.update(b"\0catalogue\0" + json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def existing_corpus(corpus_dir: Path | str) -> Path:
+    """``corpus_dir`` as a Path; ``CorpusError`` (one clear line) if it is no folder."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    return corpus_dir
 
 
 def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
@@ -396,16 +609,14 @@ def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
     otherwise be indexed, quoted to residents and committed with the index. A folder link
     back to one of its own ancestors is a loop and is skipped rather than walked forever.
     """
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
+    corpus_dir = existing_corpus(corpus_dir)
     root = corpus_dir.resolve()
     files: list[Path] = []
     skipped: list[SkippedFile] = []
 
     def walk(folder: Path, ancestors: frozenset[Path]) -> None:
         for path in sorted(folder.iterdir()):
-            if path.name.startswith("."):
+            if path.name.startswith(".") or (folder == corpus_dir and path.name == CATALOGUE_NAME):
                 continue
             if path.is_symlink():
                 try:
@@ -448,7 +659,8 @@ def doc_id_for(path: Path, corpus_dir: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
-#: ``reuse(path, doc_id, sha256_of_bytes)``: a ``Document`` already read from these exact bytes.
+#: ``reuse(path, doc_id, source_hash)``: a ``Document`` already read from these exact bytes and
+#: catalogue entry (see ``source_hash``).
 Reuse = Callable[[Path, str, str], "Document | None"]
 
 
@@ -457,7 +669,8 @@ def load_corpus(
 ) -> tuple[list[Document], list[SkippedFile]]:
     """Every readable document, plus every skipped file with its reason.
 
-    A bad file never stops the build: staff get its name and the reason instead.
+    A bad file never stops the build: staff get its name and the reason instead. A bad
+    catalogue does (``CatalogueError``): titles and dates staff set must not quietly vanish.
     Exact duplicates (same normalised text) are kept once, under the first name.
     ``reuse`` lets a reindex skip parsing files whose bytes it has seen before (at 1,000
     documents, parsing is most of an incremental build's reading time).
@@ -467,6 +680,7 @@ def load_corpus(
     seen: dict[str, str] = {}
     ids: set[str] = set()
     paths, skipped = corpus_files(corpus_dir)
+    catalogue = load_catalogue(corpus_dir)
     for path in paths:
         if path.suffix.lower() not in _READERS:
             skipped.append(SkippedFile(path, f"unsupported file type {path.suffix or '(none)'}"))
@@ -474,10 +688,11 @@ def load_corpus(
         doc_id = doc_id_for(path, corpus_dir)
         if doc_id in ids:  # notice.docx beside notice.pdf: the later one keeps its suffix
             doc_id = path.relative_to(corpus_dir).as_posix()
+        entry = catalogue.get(path.relative_to(corpus_dir).as_posix(), CatalogueEntry())
         try:
             data = _read_bytes(path)
-            doc = reuse and reuse(path, doc_id, hashlib.sha256(data).hexdigest())
-            doc = doc or read_document(path, doc_id, data)
+            doc = reuse and reuse(path, doc_id, source_hash(data, entry))
+            doc = doc or read_document(path, doc_id, data, entry)
         except CorpusFileError as exc:
             skipped.append(SkippedFile(path, exc.reason))
             continue
@@ -491,3 +706,51 @@ def load_corpus(
     for s in skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
     return documents, skipped
+
+
+# ---------------------------------------------------------------------- read notes
+
+_TEXT_CODECS = (("utf-8-sig", "UTF-8"), ("utf-16", "UTF-16"), ("gb18030", "GB18030 (GBK)"))
+
+
+@dataclass(frozen=True)
+class ReadNotes:
+    """How ``read_document`` treated a file's bytes, for staff checking a file before it goes live."""
+
+    #: The character encoding the text was decoded from ("" for .docx and .pdf, which carry their own).
+    encoding: str
+    #: Offsets in ``Document.text`` where ``repair_lines`` joined a line a layout tool had broken.
+    joined: tuple[int, ...]
+
+
+def read_notes(path: Path, data: bytes) -> ReadNotes:
+    """Replay the reading of ``data`` and note the decoding and line repair it applied.
+
+    The encoding is named by comparing the decoded text with each codec's plain decoding,
+    so it reports what ``decode_bytes`` did without re-deciding it.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    encoding = ""
+    if suffix in (".md", ".txt", ".html", ".htm"):
+        text = decode_bytes(data, path)
+        for codec, label in _TEXT_CODECS:
+            try:
+                if data.decode(codec) == text:
+                    encoding = label
+                    break
+            except UnicodeDecodeError:
+                continue
+        else:
+            if data.decode("utf-8-sig", errors="ignore") == text:
+                encoding = "UTF-8 (incomplete last character dropped)"
+    _, body = _READERS[suffix](path, data)
+    before = normalise(body)
+    after = repair_lines(before)
+    joined, j = [], 0
+    for ch in before:  # repair only deletes line breaks: walk both texts together
+        if j < len(after) and after[j] == ch:
+            j += 1
+        else:
+            joined.append(j)
+    return ReadNotes(encoding, tuple(sorted(set(joined))))

@@ -87,12 +87,15 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     failures = []
     type_total: Counter[str] = Counter()
     type_right: Counter[str] = Counter()
+    # Which refusal units fired, on questions that must be answered and on those that must not.
+    reasons: dict[str, Counter[str]] = {"answerable": Counter(), "must_refuse": Counter()}
     answerable = [i for i in items if i.answers]
     must_refuse = [i for i in items if not i.answers]
     for item in items:
         turns = _conversation(item, retriever)
         result = answer(item.question, turns, retriever=retriever)
         refused_total += result.refused
+        reasons["answerable" if item.answers else "must_refuse"].update(result.reasons)
         type_total[item.type] += 1
         gold = list(item.answers)
         asked = {"question": item.question, "type": item.type}
@@ -149,6 +152,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         "refusal_recall": refused_ok / n_ref if n_ref else 1.0,
         "refusal_precision": refused_ok / refused_total if refused_total else 1.0,
         "by_type": {t: {"right": type_right[t], "total": n} for t, n in sorted(type_total.items()) if t},
+        "refusal_reasons": {side: dict(sorted(c.items())) for side, c in reasons.items()},
         "failures": failures,
     }
 
@@ -184,4 +188,10 @@ def format_report(report: dict) -> str:
         lines.append(
             "right per type: " + "  ".join(f"{t} {c['right']}/{c['total']}" for t, c in r["by_type"].items())
         )
+    for side, counts in r["refusal_reasons"].items():
+        if counts:
+            lines.append(
+                f"refusals on {side.replace('_', '-')} questions: "
+                + ", ".join(f"{name} {n}" for name, n in counts.items())
+            )
     return "\n".join(lines)

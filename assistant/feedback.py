@@ -56,9 +56,13 @@ CREATE TABLE IF NOT EXISTS unanswered (
     question TEXT NOT NULL,
     missing_terms TEXT NOT NULL,
     confidence REAL,
-    index_version TEXT NOT NULL
+    index_version TEXT NOT NULL,
+    reasons TEXT NOT NULL DEFAULT '[]'
 );
 """
+
+#: Columns added after a database may have been created: (table, column, definition).
+_ADDED_COLUMNS = (("unanswered", "reasons", "TEXT NOT NULL DEFAULT '[]'"),)
 
 #: Columns of the staff CSV: one row per vote or unanswered question, told apart by ``kind``.
 CSV_COLUMNS = (
@@ -69,6 +73,7 @@ CSV_COLUMNS = (
     "answer",
     "citations",
     "missing_terms",
+    "reasons",
     "confidence",
     "index_version",
     "channel",
@@ -85,6 +90,15 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to the current columns (old rows get the default)."""
+    for table, column, definition in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            conn.commit()
 
 
 def _now() -> str:
@@ -115,8 +129,8 @@ _INSERT_VOTE = (
 )
 _DELETE_VOTE = "DELETE FROM votes WHERE answer_id = ?"
 _INSERT_UNANSWERED = (
-    "INSERT INTO unanswered (time, channel, question, missing_terms, confidence, index_version)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO unanswered (time, channel, question, missing_terms, confidence, index_version, reasons)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -143,6 +157,7 @@ class FeedbackStore:
         # WAL lets staff read (export) while the server writes.
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        _add_missing_columns(conn)
         return conn
 
     # ------------------------------------------------------------------- writes
@@ -181,6 +196,7 @@ class FeedbackStore:
             json.dumps(list(answer.get("missing_terms", [])), ensure_ascii=False),
             answer.get("confidence"),
             answer.get("index_version", ""),
+            json.dumps(list(answer.get("reasons", [])), ensure_ascii=False),
         )
         self._enqueue("unanswered question", _INSERT_UNANSWERED, params)
 
@@ -267,6 +283,7 @@ class FeedbackStore:
                     "answer": v["answer"],
                     "citations": v["citations"],
                     "missing_terms": "",
+                    "reasons": "",
                     "confidence": v["confidence"],
                     "index_version": v["index_version"],
                     "channel": "web",
@@ -282,6 +299,7 @@ class FeedbackStore:
                     "answer": "",
                     "citations": "",
                     "missing_terms": "、".join(json.loads(u["missing_terms"])),
+                    "reasons": " ".join(json.loads(u["reasons"])),
                     "confidence": u["confidence"],
                     "index_version": u["index_version"],
                     "channel": u["channel"],

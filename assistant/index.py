@@ -32,15 +32,17 @@ import numpy as np
 
 from . import config
 from .chunking import Chunk, chunk_document
-from .corpus import Document, Heading, SkippedFile, load_corpus
+from .corpus import Document, Heading, SkippedFile, existing_corpus, load_corpus
 from .lexical import DocTermCounts, TermTable, bm25_index, import_bm25s, lexical_tokens
 
 log = logging.getLogger(__name__)
 
 #: Bump when the files change shape, or when reading, chunking or tokenising would derive
 #: something else from the same files (3: .docx tables; 4: UTF-16, truncated UTF-8 and
-#: garbled GB18030): it marks every index stale (`reindex --check`) and every cache entry unusable.
-FORMAT_VERSION = 4
+#: garbled GB18030; 5: dates written in the text before file properties, python-docx's
+#: template values ignored): it marks every index stale (`reindex --check`) and every cache
+#: entry unusable.
+FORMAT_VERSION = 5
 KEEP_VERSIONS = 3
 _BUNDLED = "bundled"
 
@@ -373,7 +375,7 @@ def build_index(
     from .embedding import load_encoder
 
     t0 = time.perf_counter()
-    corpus_dir = Path(corpus_dir or config.corpus_dir())
+    corpus_dir = existing_corpus(corpus_dir or config.corpus_dir())  # a mistyped one leaves no trace
     index_dir = Path(index_dir or config.index_dir())
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / ".lock"))
@@ -394,6 +396,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     import faiss
 
     progress = progress or (lambda it: it)
+    _remove_leftovers(index_dir)
     spec = model_spec(model)
     encoder = load_encoder(model_location(spec))
     cache = _DocCache(index_dir / ".cache", encoder.name)
@@ -406,11 +409,12 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
         return hit and hit.document
 
     documents, skipped = load_corpus(corpus_dir, reuse)
+    names = "".join(f"\n  {s.path.relative_to(corpus_dir)}: {s.reason}" for s in skipped)
     if strict and skipped:
-        names = "; ".join(f"{s.path.name}: {s.reason}" for s in skipped)
-        raise IndexError_(f"--strict: {len(skipped)} file(s) would be skipped: {names}")
+        raise IndexError_(f"--strict: {len(skipped)} file(s) would be skipped:{names}")
     if not documents:
-        raise IndexError_(f"no readable documents in {corpus_dir}; nothing to index")
+        skipped_note = f"; {len(skipped)} file(s) skipped:{names}" if skipped else ""
+        raise IndexError_(f"no readable documents in {corpus_dir}, nothing to index{skipped_note}")
     _pause_for_tests("loaded")
 
     version = _version_id(documents, spec, encoder.name)
@@ -514,8 +518,16 @@ def _prune(index_dir: Path, live: str) -> None:
     )
     for old in versions[KEEP_VERSIONS - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Delete what killed builds left half-written (a version folder can be 60 MB). Called
+    with the build lock held, so no live build owns any of it."""
     for tmp in index_dir.glob(".tmp-*"):
         shutil.rmtree(tmp, ignore_errors=True)
+    for pattern in (".CURRENT.*", ".gitignore.*", ".cache/*/*/*.tmp"):
+        for tmp in index_dir.glob(pattern):
+            tmp.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------ inspection
@@ -525,6 +537,7 @@ def check_index(corpus_dir: Path, index_dir: Path, model: str | None = None) -> 
     """Reasons the live index differs from what a build would produce now (empty: fresh)."""
     from .embedding import load_encoder
 
+    corpus_dir = existing_corpus(corpus_dir)
     try:
         manifest = read_manifest(current_version_dir(index_dir))
     except (IndexError_, OSError, ValueError) as exc:
@@ -561,4 +574,25 @@ def index_stats(index_dir: Path) -> dict:
         "faiss_index": manifest["pipeline"]["faiss_index"],
         "size_bytes": size,
         "built_at": manifest["built_at"],
+    }
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """One corpus file as the live version holds it (the staff console lists these)."""
+
+    sha256: str
+    chunks: int
+
+
+def indexed_files(index_dir: Path) -> dict[str, IndexedFile]:
+    """Per corpus file name (as in the manifest): the hash of the bytes indexed and its chunk count."""
+    version_dir = current_version_dir(index_dir)
+    manifest = read_manifest(version_dir)
+    ids = {d["path"]: d["doc_id"] for d in json.loads((version_dir / "documents.json").read_text("utf-8"))}
+    counts: dict[str, int] = {}
+    for doc_id, *_ in json.loads((version_dir / "chunks.json").read_text(encoding="utf-8")):
+        counts[doc_id] = counts.get(doc_id, 0) + 1
+    return {
+        name: IndexedFile(sha, counts.get(ids.get(name, ""), 0)) for name, sha in manifest["corpus"].items()
     }

@@ -19,6 +19,15 @@ Phases, each bounded in time and stopping by itself:
    carry the resident's previous exchange as history (a follow-up);
 3. saturation: the same residents without think time for ``--saturation`` seconds.
 
+``--dos`` measures something else (issue 13): while two clients keep sending 3 MB-history
+requests to the ``ask`` API (one with a Content-Length, one chunked), how long a normal
+question takes through each HTTP route: the API (``/gradio_api/call/ask``), the chat page's
+queue (``/gradio_api/queue/join``) and ``POST /api/ask`` where the server has it. Goal: < 1 s.
+An attack refused with 413 while its client is still sending may show as ``ReadError`` (the
+server closed the connection); a huge request that got through shows as ``answered``.
+
+    python benchmarks/load.py --dos [--probes 10]
+
 Reported per phase: requests served, errors (HTTP status, error event, time-out, transport),
 requests/s, latency p50/p95/max (POST sent to ``complete`` received), the generator's CPU use
 (this process, user+system, as a share of one core) and the server's; then the server's RSS
@@ -170,7 +179,11 @@ async def ask(client, base: str, question: str, history: list | None) -> dict:
     r = await client.post(f"{base}gradio_api/call/ask", json={"data": [question, history]})
     if r.status_code != 200:
         raise AskError(f"http {r.status_code}")
-    event_id = r.json()["event_id"]
+    return await ask_result(client, base, r.json()["event_id"])
+
+
+async def ask_result(client, base: str, event_id: str) -> dict:
+    """The result of an ``ask`` call, read from its event stream; raises on any failure."""
     event = None
     async with client.stream("GET", f"{base}gradio_api/call/ask/{event_id}") as stream:
         if stream.status_code != 200:
@@ -193,7 +206,7 @@ class AskError(Exception):
     pass
 
 
-async def ask_rest(client, base: str, question: str, history: list | None) -> dict:
+async def ask_rest(client, base: str, question: str, history: list | None = None) -> dict:
     """One question through ``POST /api/ask``: one request, one JSON answer."""
     r = await client.post(f"{base}api/ask", json={"question": question, "history": history})
     if r.status_code != 200:
@@ -481,6 +494,153 @@ def compare(args, base: str, server_pid: int, questions: list[str]):
         ),
     ]
     return rows, checks, rss
+# ------------------------------------------------------------------------------ --dos
+
+DOS_QUESTION = "行政村5G覆盖率是多少？"
+#: A follow-up, so that answering reads the history (its previous question joins the search).
+DOS_FOLLOW_UP = "那它的时延呢？"
+
+
+def dos_body(megabytes: float) -> bytes:
+    """A follow-up ``ask`` whose history holds one exchange of ``megabytes`` MB of UTF-8 text."""
+    half = "行政村5G覆盖率是多少？" * int(megabytes * 1e6 / 2 / 31)  # 31 bytes of UTF-8 each
+    return json.dumps({"data": [DOS_FOLLOW_UP, [[half, half]]]}, ensure_ascii=False).encode()
+
+
+async def dos_attacker(client, base: str, body: bytes, chunked: bool, stop: asyncio.Event, log: list) -> None:
+    """Send the big request again and again until ``stop``; note each outcome and its time."""
+
+    async def pieces():
+        for i in range(0, len(body), 65536):
+            yield body[i : i + 65536]
+
+    while not stop.is_set():
+        t = time.perf_counter()
+        try:
+            r = await client.post(
+                f"{base}gradio_api/call/ask",
+                content=pieces() if chunked else body,
+                headers={"content-type": "application/json"},
+            )
+            outcome = f"http {r.status_code}"
+            if r.status_code == 200:  # accepted: wait for the answer, as a client would
+                await ask_result(client, base, r.json()["event_id"])
+                outcome = "answered"
+        except Exception as exc:  # the server may close the connection while we still send
+            outcome = str(exc) if isinstance(exc, AskError) else type(exc).__name__
+        log.append((outcome, time.perf_counter() - t))
+
+
+async def ask_page(client, base: str, question: str) -> dict:
+    """One question the way the chat page sends it: join the queue, read the session's events."""
+    import uuid
+
+    session = uuid.uuid4().hex[:12]
+    join = {"data": [question, None], "fn_index": 0, "trigger_id": None, "session_hash": session}
+    r = await client.post(f"{base}gradio_api/queue/join", json=join)
+    if r.status_code != 200:
+        raise AskError(f"http {r.status_code}")
+    async with client.stream("GET", f"{base}gradio_api/queue/data?session_hash={session}") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    if not message.get("success"):
+                        raise AskError("error event")
+                    return message["output"]
+    raise AskError("stream ended without a result")
+
+
+async def dos_run(base: str, megabytes: float, probes: int) -> dict:
+    """Latency of normal questions through each route while two big requests stay in flight."""
+    import httpx
+
+    body = dos_body(megabytes)
+    routes = {
+        "API /gradio_api/call/ask": lambda c: ask(c, base, DOS_QUESTION, None),
+        "page /gradio_api/queue/join": lambda c: ask_page(c, base, DOS_QUESTION),
+        "REST /api/ask": lambda c: ask_rest(c, base, DOS_QUESTION),
+    }
+    results: dict = {"body_bytes": len(body), "routes": {}, "attacks": {}}
+    timeout = httpx.Timeout(REQUEST_TIMEOUT * 4)
+    async with (
+        httpx.AsyncClient(timeout=timeout, trust_env=False) as attack_client,
+        httpx.AsyncClient(timeout=REQUEST_TIMEOUT, trust_env=False) as client,
+    ):
+        stop = asyncio.Event()
+        logs: dict[str, list] = {"Content-Length": [], "chunked": []}
+        attackers = [
+            asyncio.ensure_future(dos_attacker(attack_client, base, body, name == "chunked", stop, log))
+            for name, log in logs.items()
+        ]
+        await asyncio.sleep(0.5)  # both attacks under way
+        for name, call in routes.items():
+            latencies, errors = [], {}
+            for _ in range(probes):
+                t = time.perf_counter()
+                try:
+                    await asyncio.wait_for(call(client), REQUEST_TIMEOUT)
+                    latencies.append(time.perf_counter() - t)
+                except Exception as exc:
+                    kind = str(exc) if isinstance(exc, AskError) else type(exc).__name__
+                    errors[kind] = errors.get(kind, 0) + 1
+                await asyncio.sleep(0.1)
+            results["routes"][name] = {"latencies": latencies, "errors": errors}
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*attackers), REQUEST_TIMEOUT * 4 + 5)
+    for name, log in logs.items():
+        outcomes: dict[str, int] = {}
+        for outcome, _ in log:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        results["attacks"][name] = {"outcomes": outcomes, "seconds": [s for _, s in log]}
+    return results
+
+
+def dos_main(args: argparse.Namespace) -> int:
+    """``--dos``: start (or use) a server, attack it, print the table and the verdict."""
+    with tempfile.TemporaryDirectory(prefix="qa-dos-") as tmp:
+        tmp_path = Path(tmp)
+        index = tmp_path / "index"
+        shutil.copytree(args.index, index, ignore=shutil.ignore_patterns(".lock"))
+        if args.url:
+            proc, base = _Existing(args.pid), args.url
+        else:
+            proc, base = start_server(index, tmp_path / "data", tmp_path / "serve.log")
+        try:
+            asyncio.run(warm_up(base, [DOS_QUESTION] * 5))
+            rss_before = rss_bytes(proc.pid)
+            r = asyncio.run(dos_run(base, args.attack_mb, args.probes))
+            rss_after = rss_bytes(proc.pid)
+        finally:
+            if not args.url:
+                stop_server(proc)
+    print(
+        f"two clients keep sending {r['body_bytes'] / 1e6:.1f} MB follow-ups to ask (one exchange of history)"
+    )
+    for name, a in r["attacks"].items():
+        secs = a["seconds"]
+        print(
+            f"  {name:>14}: {len(secs)} sent, outcomes {a['outcomes']}, each took "
+            f"p50 {1000 * percentile(secs, 50):.0f} ms, max {1000 * max(secs, default=float('nan')):.0f} ms"
+        )
+    print("\n| route | questions | errors | p50 ms | max ms |\n|---|---|---|---|---|")
+    checks = []
+    for name, route in r["routes"].items():
+        lat, errors = route["latencies"], route["errors"]
+        if not lat and set(errors) <= {"http 404", "http 405"}:
+            print(f"| {name} | – | not on this server | – | – |")
+            continue
+        print(
+            f"| {name} | {len(lat)} | {sum(errors.values())}{' ' + json.dumps(errors) if errors else ''} "
+            f"| {1000 * percentile(lat, 50):.0f} | {1000 * max(lat, default=float('nan')):.0f} |"
+        )
+        checks.append(
+            (not errors and lat and max(lat) < 1.0, f"{name}: max {1000 * max(lat, default=0):.0f} ms")
+        )
+    print(f"\nserver RSS {rss_before / 1e6:.0f} MB before the attack, {rss_after / 1e6:.0f} MB after")
+    for ok, text in checks:
+        print(f"[{'met' if ok else 'MISSED'}] {text} (< 1000 ms, no errors)")
+    return 0 if all(ok for ok, _ in checks) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -497,6 +657,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pid", type=int, help="process id of the --url server (for RSS and CPU)")
     p.add_argument("--compare", action="store_true", help="POST /api/ask against Gradio's route (issue 15)")
     p.add_argument("--clients", type=int, default=16, help="--compare: closed-loop clients when saturating")
+    p.add_argument(
+        "--dos", action="store_true", help="normal questions while two huge requests are in flight"
+    )
+    p.add_argument("--attack-mb", type=float, default=3.0, help="--dos: size of each huge request (MB)")
+    p.add_argument("--probes", type=int, default=10, help="--dos: normal questions per route")
     args = p.parse_args(argv)
     if args.url and (
         not args.pid or not re.match(r"http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+/$", args.url)
@@ -505,6 +670,10 @@ def main(argv: list[str] | None = None) -> int:
     args.duration = min(max(args.duration, 1.0), 600.0)
     args.saturation = min(max(args.saturation, 0.0), 120.0)
     args.residents = min(max(args.residents, 1), 500)
+    if args.dos:
+        args.attack_mb = min(max(args.attack_mb, 0.1), 50.0)
+        args.probes = min(max(args.probes, 1), 100)
+        return dos_main(args)
 
     from assistant import config
 

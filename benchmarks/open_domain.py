@@ -38,7 +38,8 @@ Figures (an answerable question's gold is its answer strings, blanks at the ends
   confidence|. The reliability table (pooled over the seeds) shows each bin;
 - mean quoted characters: characters of all quotes of an answer, mean over answered questions;
 - answer() p50 / p95: wall time of each ``answer()`` call (warm process: one untimed question
-  first), nearest-rank percentiles;
+  first), nearest-rank percentiles; also its CPU time (``time.process_time``), which other
+  processes on a shared machine disturb far less than wall time;
 - why refusals fired: ``Answer.reasons``, counted, when answers carry them.
 
 ``--min-accuracy`` / ``--min-refusal`` exit 1 when accuracy / refusal recall (the mean over
@@ -86,6 +87,7 @@ class Outcome:
     hit1: bool
     hit3: bool
     ms: float
+    cpu_ms: float
     reasons: tuple[str, ...]
 
 
@@ -158,9 +160,9 @@ def reindex(corpus: Path, index: Path) -> float:
 
 
 def ask(q: squad.AskedQuestion, retriever: Retriever) -> Outcome:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = answer(q.qa.question, retriever=retriever)
-    ms = (time.perf_counter() - started) * 1000
+    ms, cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000
     golds = q.golds
     quotes = [c.quote for c in result.citations]
     sentences = sum(len(split_sentences(quote)) for quote in quotes)
@@ -180,6 +182,7 @@ def ask(q: squad.AskedQuestion, retriever: Retriever) -> Outcome:
         hit1=hit1,
         hit3=hit3,
         ms=ms,
+        cpu_ms=cpu_ms,
         reasons=tuple(getattr(result, "reasons", None) or ()),
     )
 
@@ -197,7 +200,7 @@ def summarise(outcomes: list[Outcome]) -> dict:
     answered = [o for o in outcomes if not o.refused]
     refusals = sum(o.refused for o in outcomes)
     refused_ok = sum(o.refused for o in must_refuse)
-    times = [o.ms for o in outcomes]
+    times, cpu_times = [o.ms for o in outcomes], [o.cpu_ms for o in outcomes]
     return {
         "hit@1": _share(sum(o.hit1 for o in answerable), len(answerable)),
         "hit@3": _share(sum(o.hit3 for o in answerable), len(answerable)),
@@ -211,6 +214,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "mean_quoted_chars": statistics.fmean(o.quoted_chars for o in answered) if answered else None,
         "answer_p50_ms": percentile(times, 50),
         "answer_p95_ms": percentile(times, 95),
+        "answer_cpu_p50_ms": percentile(cpu_times, 50),
+        "answer_cpu_p95_ms": percentile(cpu_times, 95),
     }
 
 
@@ -275,6 +280,10 @@ ROWS = [
     ("ECE of confidence (answered)", "ece"),
     ("mean quoted characters", lambda f: _num(f.get("mean_quoted_chars"), "{:.1f}")),
     ("answer() p50 / p95 ms", lambda f: f"{f['answer_p50_ms']:.1f} / {f['answer_p95_ms']:.1f}"),
+    (
+        "answer() CPU time p50 / p95 ms",
+        lambda f: f"{f['answer_cpu_p50_ms']:.1f} / {f['answer_cpu_p95_ms']:.1f}",
+    ),
     (
         "reindex s / questions s / wall s",
         lambda f: f"{f['reindex_s']:.0f} / {f['ask_s']:.0f} / {f['wall_s']:.0f}",
@@ -375,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "reliability": reliability(pooled),
         "reasons": reason_counts(pooled),
         "machine": machine(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "blas": blas_info(),
         "total_s": time.perf_counter() - started,
     }
@@ -415,7 +425,7 @@ def format_report(report: dict) -> str:
         lines += [f"| {r['reason']} | {r['answerable']} | {r['must_refuse']} |" for r in report["reasons"]]
     else:
         lines.append("Why refusals fired: answers carry no `reasons` yet.")
-    lines += ["", f"machine: {report['machine']}"]
+    lines += ["", f"machine: {report['machine']}, load average at the end {report['load_average']}"]
     for b in report["blas"]:
         lines.append(
             f"BLAS: {b.get('internal_api')} {b.get('version')} kernel={b.get('architecture')} "

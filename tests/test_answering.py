@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,56 @@ def test_history_is_cut_to_its_last_turns_and_each_entry_to_the_limit(retriever)
     assert clipped[-1] == Turn(huge[: config.MAX_HISTORY_ENTRY_CHARS], huge[: config.MAX_HISTORY_ENTRY_CHARS])
     follow = "那时延呢？"
     assert ask(retriever, follow, history) == ask(retriever, follow, clipped)
+
+
+# ---------------------------------------------------------------------- look-alike articles
+
+LOOKALIKES = Path(__file__).resolve().parent / "fixtures" / "lookalike"
+#: Each invented article states the same kinds of fact as the seed article, for its own city.
+CITY_FILES = {"烟台": "yantai.md", "威海": "weihai.md", "日照": "rizhao.md"}
+FACT_QUESTIONS = [
+    "{city}的大数据局局长是谁？",
+    "{city}地铁一共有多少座车站？",
+    "{city}行政村5G覆盖率是多少？",
+    "{city}公交的首席数据官是谁？",
+    "{city}布局了多少个数据中心？",
+]
+
+
+@pytest.fixture(scope="module")
+def lookalike_retriever(tmp_path_factory):
+    """The seed article beside three invented look-alike articles (fixtures, never in corpus/)."""
+    from assistant import Retriever
+    from assistant.index import build_index
+
+    root = tmp_path_factory.mktemp("lookalike")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in [*sorted(Path("corpus").glob("*.md")), *sorted(LOOKALIKES.glob("*.md"))]:
+        (corpus / path.name).write_bytes(path.read_bytes())
+    build_index(corpus, root / "index")
+    return Retriever.load(root / "index")
+
+
+@pytest.mark.parametrize("city", ["青岛", *CITY_FILES])
+@pytest.mark.parametrize("template", FACT_QUESTIONS)
+def test_a_question_naming_a_city_gets_that_citys_fact_or_a_refusal(lookalike_retriever, city, template):
+    result = ask(lookalike_retriever, template.format(city=city))
+    assert_verbatim(lookalike_retriever, result)
+    for c in result.citations:
+        assert city in c.title or city in lookalike_retriever.documents[c.doc_id].text[: c.start + 200], c
+        other = [name for name in CITY_FILES if name != city]
+        assert not any(name in c.quote for name in other), c.quote
+
+
+@pytest.mark.parametrize("city", CITY_FILES)
+def test_each_look_alike_city_is_answered_from_its_own_article(lookalike_retriever, city):
+    result = ask(lookalike_retriever, f"{city}行政村5G覆盖率是多少？")
+    assert not result.refused, result.text
+    assert {c.doc_id for c in result.citations} == {Path(CITY_FILES[city]).stem}
+
+
+def test_a_city_no_article_covers_is_refused_by_name(lookalike_retriever):
+    result = ask(lookalike_retriever, "济南的大数据局局长是谁？")
+    assert result.refused and "济南" in result.missing_terms
+    assert "name_not_in_context" in result.reasons and "name_not_in_context" in result.to_dict()["reasons"]

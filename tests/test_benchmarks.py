@@ -207,6 +207,20 @@ def test_open_domain_benchmark_names_a_malformed_file(tmp_path):
     assert proc.stderr.strip() == f'error: {bad}: data[0].paragraphs[0].qas[0]: missing "question"'
 
 
+def test_load_script_dos_mode_attacks_and_measures_every_route(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "load.py"), "--dos", "--probes", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    out = proc.stdout
+    assert "| API /gradio_api/call/ask | 2 | 0 |" in out, out[-3000:] + proc.stderr[-3000:]
+    assert "| page /gradio_api/queue/join | 2 | 0 |" in out
+    assert "'http 413'" in out and "'answered'" not in out  # no huge request got through
+
+
 # ------------------------------------------------------------------ exact fast paths
 
 

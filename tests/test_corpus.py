@@ -1,4 +1,5 @@
 import json
+import os
 import random
 import re
 import subprocess
@@ -500,3 +501,181 @@ def test_the_corpus_folder_may_itself_be_a_link(tmp_path):
     (tmp_path / "corpus").symlink_to(real, target_is_directory=True)
     docs, skipped = load_corpus(tmp_path / "corpus")
     assert [d.doc_id for d in docs] == ["a"] and skipped == []
+
+
+# ------------------------------------------------------------- dates and catalogue
+
+
+def plain_docx(lines: list[str]) -> bytes:
+    """A Word file as python-docx writes it when nobody sets its properties."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for line in lines:
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+SIGNED = [*NOTICE_LINES[1:3], "青岛市大数据发展管理局", "2024年8月7日"]
+
+
+@pytest.mark.parametrize(
+    "name,data,date,source",
+    [
+        # Issue 13, failure 7: cited as "python-docx · 2013-12-23", python-docx's template values.
+        ("notice.docx", plain_docx(SIGNED), "2024-08-07", ""),
+        ("notice.docx", plain_docx(NOTICE_LINES), "", ""),
+        # A PDF's creation date is its export date: the date the text gives wins…
+        (
+            "notice.pdf",
+            make_pdf([["发布日期：2024年8月7日", *NOTICE_LINES]], PDF_INFO),
+            "2024-08-07",
+            NOTICE_AUTHOR,
+        ),
+        # …and it is used when there is nothing else.
+        ("notice.pdf", make_pdf([NOTICE_LINES], PDF_INFO), "2024-08-09", NOTICE_AUTHOR),
+        ("signed.txt", "\n".join([*SIGNED[:-1], "二〇二四年八月七日"]).encode(), "2024-08-07", ""),
+        ("dated.txt", "\n".join(["# 通知", "2024-08", *NOTICE_LINES]).encode(), "2024-08", ""),
+        # Front matter beats a date in the text; a date inside prose dates an event, not the text.
+        ("front.md", ("---\ndate: 2024-09\n---\n" + "\n".join(SIGNED)).encode(), "2024-09", ""),
+        ("prose.md", "2024年8月7日，青岛地铁6号线开通。\n\n市民可以线上订票。".encode(), "", ""),
+        ("bad.txt", "\n".join([*SIGNED[:-1], "2024年13月7日"]).encode(), "", ""),
+    ],
+)
+def test_document_dates_prefer_what_the_text_says_to_file_properties(tmp_path, name, data, date, source):
+    path = tmp_path / name
+    path.write_bytes(data)
+    doc = read_document(path)
+    assert (doc.date, doc.source) == (date, source)
+
+
+CATALOGUE = """
+["a.md"]
+title = "编目标题"
+source = "青岛日报"
+date = "2024-08-07"
+questions = ["青岛地铁票价是多少？"]
+
+["sub/b.md"]   # only some keys
+date = 2024-09-01
+"""
+
+FRONT = (
+    "---\ntitle: 原标题\ndate: 2023-01\nquestions: 原问题？\n---\n\n"
+    "# 原标题\n\n青岛地铁票价两元起步，全程最高八元。\n"
+)
+
+
+def write_catalogued_corpus(corpus: Path, catalogue: str = CATALOGUE) -> None:
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "a.md").write_text(FRONT, encoding="utf-8")
+    (corpus / "sub" / "b.md").write_text(ARTICLE, encoding="utf-8")
+    (corpus / "catalogue.toml").write_text(catalogue, encoding="utf-8")
+
+
+def test_catalogue_sets_title_source_date_and_questions_and_is_not_indexed(tmp_path):
+    from assistant.corpus import CatalogueEntry, load_catalogue
+
+    write_catalogued_corpus(tmp_path)
+    assert load_catalogue(tmp_path) == {
+        "a.md": CatalogueEntry("编目标题", "青岛日报", "2024-08-07", ("青岛地铁票价是多少？",)),
+        "sub/b.md": CatalogueEntry(date="2024-09-01"),
+    }
+    docs, skipped = load_corpus(tmp_path)
+    assert skipped == []  # catalogue.toml is no article
+    a, b = docs
+    assert (a.title, a.source, a.date, a.questions) == (
+        "编目标题",
+        "青岛日报",
+        "2024-08-07",
+        ("青岛地铁票价是多少？",),
+    )
+    assert (b.title, b.date) == ("标题", "2024-09-01")  # the rest still comes from the file
+
+
+@pytest.mark.parametrize(
+    "catalogue,problem",
+    [
+        ('["../outside.md"]\ntitle = "x"', "no '..'"),
+        ('["/etc/passwd"]\ntitle = "x"', "relative to the corpus"),
+        ('["sub\\\\b.md"]\ntitle = "x"', "with '/'"),
+        ('["gone.md"]\ntitle = "x"', "no such file"),
+        ('["a.md"]\ndate = "2024-13"', "YYYY-MM"),
+        ('["a.md"]\ndate = "Aug 2024"', "YYYY-MM"),
+        ('["a.md"]\nautor = "x"', "unknown key 'autor'"),
+        ('["a.md"]\nquestions = "一个问题"', "list of questions"),
+        ('["a.md"]\ntitle = ', "cannot be read"),
+    ],
+)
+def test_catalogue_mistakes_are_clear_errors(tmp_path, catalogue, problem):
+    from assistant.corpus import CatalogueError
+
+    write_catalogued_corpus(tmp_path, catalogue)
+    with pytest.raises(CatalogueError, match=re.escape(problem)):
+        load_corpus(tmp_path)
+    index = tmp_path.parent / f"{tmp_path.name}-index"
+    run = run_cli("reindex", "-q", "--corpus", str(tmp_path), "--index", str(index))
+    assert run.returncode == 1 and "catalogue.toml" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_catalogue_changes_what_reindex_check_sees(tmp_path):
+    from assistant import Retriever
+    from assistant.index import build_index, check_index
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    write_catalogued_corpus(corpus)
+    build_index(corpus, index)
+    assert check_index(corpus, index) == []
+    (corpus / "catalogue.toml").write_text(CATALOGUE.replace("编目标题", "新标题"), encoding="utf-8")
+    assert check_index(corpus, index) == ["changed file a.md"]
+    build_index(corpus, index)
+    assert Retriever.load(index).documents["a"].title == "新标题"
+    (corpus / "catalogue.toml").unlink()  # back to what the file says, not a cached catalogue title
+    build_index(corpus, index)
+    assert Retriever.load(index).documents["a"].title == "原标题"
+
+
+# ----------------------------------------------------- smaller faults (issue 13, failure 8)
+
+
+def test_a_mistyped_corpus_folder_is_one_clear_line_and_creates_nothing(tmp_path):
+    index = tmp_path / "index"
+    for extra in ([], ["--check"]):
+        run = run_cli("reindex", "-q", *extra, "--corpus", str(tmp_path / "corpsu"), "--index", str(index))
+        assert run.returncode == 1, run.stderr
+        assert run.stderr == f"error: corpus folder not found: {tmp_path / 'corpsu'}\n"
+        assert not index.exists()
+
+
+def test_when_every_file_is_bad_each_is_named(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "photo.png").write_bytes(b"\x89PNG\r\n")
+    run = run_cli("reindex", "-q", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert run.returncode == 1
+    assert "no readable documents" in run.stderr
+    assert "  empty.md: empty file\n" in run.stderr
+    assert "  photo.png: unsupported file type .png" in run.stderr
+
+
+def test_a_closed_pipe_ends_the_output_quietly(tmp_path, index_copy):
+    """``assistant stats | head`` ended in a BrokenPipeError traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "stats", "--index", str(index_copy)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert run.stderr == "" and run.returncode == 141

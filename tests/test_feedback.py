@@ -25,6 +25,7 @@ REFUSED = {
     "refused": True,
     "confidence": 0.2,
     "missing_terms": ["深圳"],
+    "reasons": ["place_not_in_sources", "name_not_in_context"],
     "suggestions": ["青岛地铁6号线有什么特别之处？"],
     "citations": [],
     "index_version": "v-test",
@@ -63,8 +64,27 @@ def test_refused_questions_are_logged_with_missing_terms(store):
     (row,) = store.unanswered()
     assert row["question"] == REFUSED["question"]
     assert json.loads(row["missing_terms"]) == ["深圳"]
+    assert json.loads(row["reasons"]) == ["place_not_in_sources", "name_not_in_context"]
     assert row["channel"] == "web" and row["index_version"] == "v-test"
     assert store.summary().unanswered == 1
+
+
+def test_a_database_from_before_reasons_is_migrated_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    with sqlite3.connect(path) as conn:  # the table as the previous version created it
+        conn.execute(
+            "CREATE TABLE unanswered (id INTEGER PRIMARY KEY, time TEXT NOT NULL, channel TEXT NOT NULL,"
+            " question TEXT NOT NULL, missing_terms TEXT NOT NULL, confidence REAL, index_version TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO unanswered VALUES (1, '2000-01-01T00:00:00+00:00', 'web', '旧问题', '[]', 0.1, 'v-old')"
+        )
+    store = FeedbackStore(path)
+    store.log_unanswered(REFUSED)
+    store.flush()
+    old, new = store.unanswered()
+    assert old["question"] == "旧问题" and json.loads(old["reasons"]) == []
+    assert json.loads(new["reasons"]) == REFUSED["reasons"]
 
 
 def test_export_csv_has_votes_and_unanswered_questions_readable_by_excel(store, tmp_path):
@@ -86,7 +106,9 @@ def test_export_csv_has_votes_and_unanswered_questions_readable_by_excel(store, 
 
 def test_feedback_command_exports_from_the_configured_data_dir(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
-    FeedbackStore().log_unanswered(REFUSED)
+    writer = FeedbackStore()
+    writer.log_unanswered(REFUSED)
+    writer.flush()  # queued: another store (the command's) sees it once written
     assert main(["feedback"]) == 0
     assert "1 unanswered" in capsys.readouterr().out
     target = tmp_path / "staff.csv"
@@ -129,7 +151,7 @@ def test_a_write_locked_out_past_the_retry_time_is_logged_with_its_payload(store
 
 def test_csv_export_defuses_formula_like_cells(store, tmp_path):
     """Issue 13, failure 4: questions starting with = + - @ were exported for Excel verbatim."""
-    risky = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+2", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
+    risky = ['=HYPERLINK("http://x","点我")', "+1+2", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
     for question in risky + ["青岛有多少个数据中心？"]:
         store.log_unanswered(REFUSED | {"question": question, "confidence": -0.5})
     target = tmp_path / "feedback.csv"
@@ -143,7 +165,9 @@ def test_csv_export_defuses_formula_like_cells(store, tmp_path):
 def test_feedback_command_prints_control_characters_escaped(tmp_path, monkeypatch, capsys):
     """Issue 13, failure 5: a question holding terminal escapes was printed raw."""
     monkeypatch.setenv("ASSISTANT_DATA", str(tmp_path / "data"))
-    FeedbackStore().log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    writer = FeedbackStore()
+    writer.log_unanswered(REFUSED | {"question": "\x1b[2J\x1b]0;pwned\x07问\u202e题"})
+    writer.flush()
     assert main(["feedback"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out

@@ -60,7 +60,9 @@ def _version_files(index: Path) -> dict[str, bytes]:
 
 def test_incremental_build_equals_a_fresh_build(built, tmp_path):
     corpus, index = built
-    (corpus / "doc2.md").write_text(DOC.format(n=2) + "\n新增一句话，含新词汇：量子计算。\n", encoding="utf-8")
+    (corpus / "doc2.md").write_text(
+        DOC.format(n=2) + "\n新增一句话，含新词汇：量子计算。\n", encoding="utf-8"
+    )
     (corpus / "doc3.md").unlink()
     (corpus / "doc4.md").write_text(DOC.format(n=4), encoding="utf-8")
     report = build_index(corpus, index)
@@ -139,36 +141,50 @@ def test_bad_files_are_skipped_and_strict_fails(built):
         build_index(corpus, index, strict=True)
 
 
-@pytest.mark.parametrize("stage", ["loaded", "embedded", "written", "renamed"])
-def test_kill_at_any_stage_keeps_old_index(built, tmp_path, stage):
-    corpus, index = built
-    old = current_version_dir(index).name
-    (corpus / "doc1.md").write_text(DOC.format(n=1) + "新内容。", encoding="utf-8")
-    marker = tmp_path / "paused"
+def kill_build_at(corpus: Path, index: Path, stage: str, marker: Path) -> None:
+    """Run ``assistant reindex`` in a process and SIGKILL it once it reaches ``stage``."""
     env = os.environ | {"ASSISTANT_TEST_PAUSE_AT": stage, "ASSISTANT_TEST_PAUSE_MARKER": str(marker)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "reindex",
-            "-q",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(index),
-        ],
-        env=env,
-    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "reindex",
+        "-q",
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index),
+    ]
+    proc = subprocess.Popen(cmd, env=env)
     deadline = time.time() + 60
     while not marker.exists():
         assert proc.poll() is None and time.time() < deadline, "build ended before reaching the stage"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+@pytest.mark.parametrize("stage", ["loaded", "embedded", "written", "renamed"])
+def test_kill_at_any_stage_keeps_old_index(built, tmp_path, stage):
+    corpus, index = built
+    old = current_version_dir(index).name
+    (corpus / "doc1.md").write_text(DOC.format(n=1) + "新内容。", encoding="utf-8")
+    kill_build_at(corpus, index, stage, tmp_path / "paused")
     assert current_version_dir(index).name == old
     result = answer("第2号测试线路全长多少公里？", retriever=Retriever.load(index))
     assert not result.refused and "20公里" in result.citations[0].quote
     # The next build recovers: it is not locked out and switches to the new version.
     build_index(corpus, index)
     assert current_version_dir(index).name != old
+
+
+def test_an_unchanged_rebuild_removes_what_killed_builds_left(built, tmp_path):
+    """Issue 13, failure 8: temporary folders of killed builds (61 MB) survived a no-change reindex."""
+    corpus, index = built
+    original = (corpus / "doc1.md").read_text(encoding="utf-8")
+    (corpus / "doc1.md").write_text(original + "新内容。", encoding="utf-8")
+    kill_build_at(corpus, index, "written", tmp_path / "paused")
+    assert list(index.glob(".tmp-*"))
+    (corpus / "doc1.md").write_text(original, encoding="utf-8")
+    assert build_index(corpus, index).unchanged
+    assert not list(index.glob(".tmp-*")) and not list(index.rglob("*.tmp"))

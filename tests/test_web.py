@@ -91,6 +91,13 @@ class Server:
         with sqlite3.connect(db) as conn:
             return [q for (q,) in conn.execute("SELECT question FROM unanswered")]
 
+    def wait_for_unanswered(self, question: str, seconds: float = 20) -> None:
+        """Feedback is written off the answer's path: wait until ``question`` is stored."""
+        deadline = time.monotonic() + seconds
+        while question not in self.unanswered():
+            assert time.monotonic() < deadline, f"{question!r} was never stored"
+            time.sleep(0.1)
+
     def votes(self) -> list[tuple[str, str]]:
         db = self.data / "feedback.sqlite3"
         if not db.exists():
@@ -292,7 +299,7 @@ def test_bodies_over_the_limit_are_refused_on_every_route(server, route):
     """Issue 13, failure 2: there was no body limit (a 50 MB body was read in full)."""
     from assistant import config
 
-    history = [["问" * 1000, "答" * 1000]] * 30  # ~180 KB of JSON
+    history = [["问" * 1000, "答" * 1000]] * 100  # ~600 KB of JSON, still being sent at the 413
     body = json.dumps({"data": ["行政村5G覆盖率是多少？", history]}).encode()
     assert len(body) > config.MAX_BODY_BYTES
     chunked = (body[i : i + 4096] for i in range(0, len(body), 4096))  # no Content-Length
@@ -300,7 +307,11 @@ def test_bodies_over_the_limit_are_refused_on_every_route(server, route):
     for content in (body, chunked) if route.startswith("gradio_api") else (body,):
         kind = "multipart/form-data; boundary=x" if "upload" in route else "application/json"
         r = httpx.post(
-            f"{server.url}{route}", content=content, headers={"content-type": kind}, timeout=10, trust_env=False
+            f"{server.url}{route}",
+            content=content,
+            headers={"content-type": kind},
+            timeout=10,
+            trust_env=False,
         )
         assert r.status_code == 413, (route, r.status_code, r.text[:200])
         assert "too large" in r.json()["error"] and f"{config.MAX_BODY_BYTES:,}" in r.json()["error"]
@@ -311,14 +322,15 @@ def test_a_history_within_the_body_limit_is_answered(client):
 
     entry = "问" * (config.MAX_HISTORY_ENTRY_CHARS * 2)  # cut by answer(), not refused
     history = [[entry, entry]] * 5
-    assert len(json.dumps({"data": ["那时延呢？", history]}, ensure_ascii=False).encode()) < config.MAX_BODY_BYTES
+    body = json.dumps({"data": ["那时延呢？", history]}, ensure_ascii=False).encode()
+    assert len(body) < config.MAX_BODY_BYTES
     assert "text" in client.predict("那时延呢？", history, api_name="/ask")
 
 
 def test_refusals_through_the_api_are_logged(server, client):
     result = client.predict("Which city in Europe has the best tram network?", [], api_name="/ask")
     assert result["refused"]
-    assert result["question"] in server.unanswered()
+    server.wait_for_unanswered(result["question"])
 
 
 def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
@@ -333,10 +345,7 @@ def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
     finally:
         staff.rollback()
         staff.close()
-    deadline = time.monotonic() + 20
-    while question not in server.unanswered():  # stored once the lock is gone
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    server.wait_for_unanswered(question)  # stored once the lock is gone
 
 
 def test_gradio_serves_no_project_or_system_files(server, tmp_path):
@@ -381,16 +390,10 @@ def test_rest_ask_accepts_history_in_every_documented_shape(server, retriever):
 def test_rest_refusals_are_logged_with_channel_api(server):
     question = "Which city in Africa has the best bus network?"
     assert rest_ask(server, {"question": question}).json()["refused"]
-
-    def channels() -> list[tuple[str]]:
-        with sqlite3.connect(server.data / "feedback.sqlite3") as conn:
-            return list(conn.execute("SELECT channel FROM unanswered WHERE question = ?", (question,)))
-
-    deadline = time.monotonic() + 10
-    while not channels():  # stored off the answer's path
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert channels() == [("api",)]
+    server.wait_for_unanswered(question)
+    with sqlite3.connect(server.data / "feedback.sqlite3") as conn:
+        channels = list(conn.execute("SELECT channel FROM unanswered WHERE question = ?", (question,)))
+    assert channels == [("api",)]
 
 
 @pytest.mark.parametrize("body", [b"{bad json", b"", "问题".encode("gb18030"), b'{"question": "a"'])
@@ -666,7 +669,7 @@ def test_out_of_scope_question_is_refused_with_clickable_suggestions(browser, se
     options.last.click()
     page.wait_for_function("document.querySelectorAll('#qa-chat .qa-a').length >= 2", timeout=15000)
     assert page.locator("#qa-chat .qa-q").nth(1).inner_text() == suggestion
-    assert OUT_OF_SCOPE in server.unanswered()
+    server.wait_for_unanswered(OUT_OF_SCOPE)
     browser.assert_offline()
 
 

@@ -10,7 +10,7 @@ from ..chunking import split_sentences
 from ..lexical import normalise_query_text, segment
 from ..retrieval import Passage, Retriever
 from .question import KINDS, asked_unit
-from .vocabulary import CJK, Vocabulary
+from .vocabulary import ADMIN_SUFFIXES, CJK, Vocabulary
 
 
 @dataclass
@@ -26,7 +26,7 @@ def term_credits(
     """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
 
     A term counts in full when written in the text or when the model's word vectors call
-    it a synonym of a word there (cosine >= SYNONYM_SIM, e.g. 孩子/儿童); half when it
+    it a synonym of a word there (cosine >= synonym_sim, e.g. 孩子/儿童); half when it
     shares a character with a word there (机柜/机架, 延迟/时延), as Chinese compounds
     built on one morpheme are usually related. Place names count only when written
     exactly: to a word-vector model every city looks like every other city.
@@ -42,7 +42,7 @@ def term_credits(
     if words:
         sims = encoder.encode(soft) @ encoder.encode(words).T
         for t, row in zip(soft, sims):
-            if row.max() >= (synonym_sim or config.SYNONYM_SIM):
+            if row.max() >= (synonym_sim or config.ANSWERING.synonym_sim):
                 credit[t] = 1.0
             elif CJK.match(t) and any(ch in w for w in words for ch in t):
                 credit[t] = 0.5
@@ -86,12 +86,49 @@ def candidate_sentences(passages: list[Passage], retriever: Retriever) -> list[C
     return out
 
 
+@dataclass(frozen=True)
+class Context:
+    """Where a sentence's subject may be written: the stretch just before it, the rest of
+    its document before it and its heading (``section``), its document's title — normalised
+    like questions.
+
+    A sentence that refers back (本鱼, 他, 该公司, 省内) names its subject only there: an
+    article that named 山东 at its top still speaks of it in a later section."""
+
+    sentence: str
+    before: str
+    section: str
+    title: str
+
+    def writes(self, name: str) -> bool:
+        """Whether the name is written anywhere in it, also without an administrative suffix."""
+        variants = [name] + ([name[:-1]] if len(name) > 2 and name[-1] in ADMIN_SUFFIXES else [])
+        parts = (self.sentence, self.before, self.section, self.title)
+        return any(v in part for v in variants for part in parts)
+
+
+def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context:
+    doc = retriever.documents[c.passage.doc_id]
+    before_start = max(0, c.start - config.ANSWERING.before_chars)
+    low = vocab.normalised(doc.doc_id)
+
+    def norm(a: int, b: int) -> str:
+        return low[a:b] if low else normalise_query_text(doc.text[a:b])
+
+    return Context(
+        sentence=norm(c.start, c.end),
+        before=norm(before_start, c.start),
+        section=norm(0, before_start) + " " + normalise_query_text(c.passage.section),
+        title=normalise_query_text(doc.title),
+    )
+
+
 def context_text(c: Candidate, retriever: Retriever) -> str:
     """The best sentence with its surroundings: its passage, widened to CONTEXT_CHARS on
     each side, because the subject of a sentence is often named a sentence or two before."""
     text = retriever.documents[c.passage.doc_id].text
-    start = min(c.passage.start, max(0, c.start - config.CONTEXT_CHARS))
-    end = max(c.passage.end, min(len(text), c.end + config.CONTEXT_CHARS))
+    start = min(c.passage.start, max(0, c.start - config.ANSWERING.context_chars))
+    end = max(c.passage.end, min(len(text), c.end + config.ANSWERING.context_chars))
     return text[start:end]
 
 

@@ -14,28 +14,20 @@ import re
 from typing import Sequence
 
 from .. import config
-from ..lexical import normalise_query_text
-from ..retrieval import Retriever, clean_question, default_retriever, is_english
+from ..retrieval import Retriever, default_retriever
+from .decision import Case, decide
 from .evidence import (
     KINDS,
     Coverage,
     candidate_sentences,
+    context_of,
     context_text,
     coverage_of,
     quantities,
     quantity_pattern,
     term_credits,
 )
-from .question import (
-    QUALIFIER,
-    asked_unit,
-    content_terms,
-    english_focus,
-    focus_term,
-    question_kind,
-    question_terms,
-    resolve_follow_up,
-)
+from .question import analyse
 from .render import render_answer, render_refusal, suggest
 from .scoring import choose_quotes, combine_confidence, score_sentences
 from .types import Answer, Citation, Turn, clip_history
@@ -52,52 +44,52 @@ def answer(
     """
     history = clip_history(history or ())
     retriever = retriever or default_retriever()
-    text, truncated = clean_question(question)
-    english = is_english(text)
-    query, inherited = resolve_follow_up(text, history or ())
-    kind = inherited or question_kind(text)
+    q = analyse(question, history, retriever)
+    text, english, kind, terms = q.text, q.english, q.kind, list(q.terms)
     vocab = vocabulary(retriever)
-    terms, labels, names = question_terms(text, english, retriever, vocab)
-    # The sources' own spelling of names given in pinyin helps find them.
-    query = " ".join([query] + [t for t, written in names.items() if written])
-    passages = retriever.search(query, k=config.ANSWER_PASSAGES)
+    passages = retriever.search(q.query, k=config.ANSWERING.passages)
 
-    cands = candidate_sentences(passages, retriever) if passages else []
+    retrieved = candidate_sentences(passages, retriever) if passages else []
+    # Only a sentence whose context writes every name of the question can be about it: a
+    # look-alike article about another city holds the same kinds of fact.
+    contexts = [context_of(c, retriever, vocab) for c in retrieved]
+    cands = [c for c, ctx in zip(retrieved, contexts) if all(ctx.writes(n) for n in q.names)]
+    # A word every eligible document writes in its title (数字青岛, 齿河盗龙) only says which
+    # article: rank and measure coverage by the rest, or the opening sentence, which names
+    # the article's subject, wins every question, and the title covers any question about it.
+    titles = {ctx.title for c, ctx in zip(retrieved, contexts) if c in cands}
+    located = {t for t in terms if titles and all(t in title for title in titles)}
+    topic = [t for t in terms if t not in located] or terms
     if cands:
-        carried = [] if query == text or english else content_terms(query)
-        score_sentences(cands, query, terms, kind, retriever, carried)
+        score_sentences(cands, q.query, topic, kind, retriever, q.carried)
         cands.sort(key=lambda c: -c.score)
     best = cands[0] if cands else None
 
-    # Refusal signals: term coverage by the best passage, places and names the sources
-    # never write, and the kind of fact asked for (an amount, 元, a date…) missing from the quote.
-    context = context_text(best, retriever) if best is not None else ""
-    cov = coverage_of(terms, context, retriever.encoder, vocab) if best is not None else Coverage(0.0, terms)
-    # Terms whose absence alone means the sources cannot answer: unknown places, the focus.
-    absent_terms = [t for t in terms if vocab.is_place(t) and not vocab.mentions(t)]
-    # A year, phase or line the question names ("到2025年", "二期", "6号线") must be where the
-    # answer is: a sentence about 一期 does not answer a question about 二期.
-    absent_terms += [q for q in QUALIFIER.findall(normalise_query_text(text)) if q not in context]
-    absent_terms += [t for t, written in names.items() if not written]  # "Chengdu"
-    focus, before = (english_focus(terms, labels), False) if english else focus_term(text, terms)
+    # Coverage of the question's words by the best sentence's surroundings, heading and title.
+    if best is not None:
+        doc = retriever.documents[best.passage.doc_id]
+        context = " ".join((doc.title, best.passage.section, context_text(best, retriever)))
+        cov = coverage_of(topic, context, retriever.encoder, vocab)
+    else:
+        context, cov = "", Coverage(0.0, terms)
+    focus = q.focus
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
     # reliable focus.
     noun = focus is not None and not english and vocab.is_noun(focus)
     absent = focus is not None and (focus in cov.missing or (noun and focus in cov.partial))
     if noun and not absent and best is not None:
-        strict = term_credits([focus], context, retriever.encoder, vocab, config.FOCUS_SYNONYM_SIM)
+        strict = term_credits([focus], context, retriever.encoder, vocab, config.ANSWERING.focus_synonym_sim)
         absent = strict.get(focus, 0.0) < 1.0
-    predicate = before and vocab.tag(focus) == "v"
-    if absent and (english or focus in vocab.freq) and (kind != "date" or noun) and not predicate:
-        absent_terms.append(focus)
-    unit = asked_unit(text)
+    focus_absent = (
+        absent and (english or focus in vocab.freq) and (kind != "date" or noun) and not q.focus_is_predicate
+    )
     chosen = choose_quotes(cands)
-    unit_ok = unit is None or any(quantity_pattern(unit).search(c.text) for c in chosen)
+    unit_ok = q.unit is None or any(quantity_pattern(q.unit).search(c.text) for c in chosen)
     # A when-question needs a date among the best sentences; a how-many one needs a quote
     # that states some amount the question did not (not "6号线" or "4月" for "6号线有多少个车站").
     if kind == "number":
-        fact_ok = any(quantities(c.text, query) for c in chosen)
+        fact_ok = any(quantities(c.text, q.query) for c in chosen)
     elif kind in ("time", "where"):  # a time of day, a place the question does not name
         fact_ok = any(m.group() not in text for c in chosen for m in KINDS[kind][1].finditer(c.text))
     elif kind == "list":  # "分别是哪几家" wants them named, not "4家企业入选"
@@ -107,29 +99,40 @@ def answer(
     dense = best.passage.dense if best else 0.0
     if english and best is not None and terms:
         # Cross-language similarity runs lower than within Chinese; compare in Chinese too.
-        pair = retriever.encoder.encode([" ".join(terms), best.passage.text])
+        pair = retriever.encoder.encode([" ".join(topic), best.passage.text])
         dense = max(dense, float(pair[0] @ pair[1]))
     confidence = combine_confidence(cov.ratio, dense, best.score if best else 0.0) if terms else 0.0
-    if absent_terms or not unit_ok or not fact_ok:
-        confidence = min(confidence, config.REFUSE_BELOW / 2)
-    refused = best is None or confidence < config.REFUSE_BELOW
+    case = Case(
+        question=q,
+        retrieved=bool(retrieved),
+        eligible=bool(cands),
+        names_unwritten=tuple(n for n in q.names if not any(ctx.writes(n) for ctx in contexts)),
+        places_unknown=tuple(t for t in terms if vocab.is_place(t) and not vocab.mentions(t)),
+        focus_absent=bool(focus_absent),
+        unit_ok=unit_ok,
+        fact_ok=fact_ok,
+        confidence=confidence,
+        uncovered=tuple(cov.missing),
+    )
+    reasons, missing_terms = decide(case)
+    if set(reasons) - {"low_confidence"}:
+        confidence = min(confidence, config.ANSWERING.refuse_below / 2)
 
     version = retriever.version
-    if refused:
-        missing = list(dict.fromkeys(labels.get(t, t) for t in absent_terms + cov.missing))
-        if not unit_ok:
-            missing.append(unit)
+    if reasons:
+        missing = list(dict.fromkeys(q.labels.get(t, t) for t in missing_terms))
         suggestions = suggest(retriever, passages)
         return Answer(
             question=text,
-            text=render_refusal(missing, suggestions, english, truncated),
+            text=render_refusal(missing, suggestions, english, q.truncated),
             citations=(),
             refused=True,
             confidence=round(confidence, 3),
-            truncated=truncated,
+            truncated=q.truncated,
             missing_terms=tuple(missing),
             suggestions=tuple(suggestions),
             index_version=version,
+            reasons=reasons,
         )
 
     citations = []
@@ -153,10 +156,10 @@ def answer(
         )
     return Answer(
         question=text,
-        text=render_answer(citations, kind, english, truncated),
+        text=render_answer(citations, kind, english, q.truncated),
         citations=tuple(citations),
         refused=False,
         confidence=round(confidence, 3),
-        truncated=truncated,
+        truncated=q.truncated,
         index_version=version,
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
-from ..lexical import normalise_query_text, segment
-from ..retrieval import ENGLISH_STOP_WORDS, Retriever, is_english, translate_english
+from ..lexical import normalise_query_text, segment, to_simplified
+from ..retrieval import ENGLISH_STOP_WORDS, Retriever, clean_question, is_english, translate_english
 from .types import Turn
-from .vocabulary import CJK, Vocabulary, pinyin_splits
+from .vocabulary import CJK, Vocabulary, pinyin_splits, vocabulary
 
 KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "time": (
@@ -55,7 +56,7 @@ KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
 }
 
-_QUESTION_WORDS = re.compile(
+QUESTION_WORDS = re.compile(
     r"请问|是什么|什么样|什么|哪一年|哪些|哪个|哪家|哪位|哪里|哪儿|多少|怎么样|怎样|怎么|如何|为什么|"
     r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
 )
@@ -75,7 +76,7 @@ _PRONOUN = re.compile(r"它|他们|他|她|这个|该|其|此|\b(it|its|they|the
 
 #: Words that say nothing specific about the topic of a question in this domain.
 _GENERIC = frozenset(
-    "青岛 青岛市 我市 数字 问题 资料 文章 报道 目前 现在 请问 一下 介绍 情况 有关 关于 方面 主要 "
+    "我市 问题 资料 文章 报道 目前 现在 请问 一下 介绍 情况 有关 关于 方面 主要 "
     # Words about the article itself, which no sentence of it states.
     "文中 文末 本文 全文 原文 这篇 那篇 本篇 该文 此文 读者 作者 article page text photo photos story "
     "一个 哪 年 个 们 一共 总共 大概 大约 已经 还 还是 都 是不是 能够 可以 应该 具体 一般 多少钱 "
@@ -84,7 +85,7 @@ _GENERIC = frozenset(
     # What kind of answer is wanted, not about what ("有什么特别的").
     "特别 特殊 厉害 不一样 "
     # English function words and question words carry no topic.
-    "qingdao city china chinese the a an of in on at to for from by with and or is are was were be "
+    "city china chinese the a an of in on at to for from by with and or is are was were be "
     "been being has have had do does did what which who whom whose when where why how many much "
     "its it this that these those there their they name called so far per".split()
 )
@@ -183,6 +184,17 @@ def question_terms(
         labels[term] = name
         names[term] = written is not None
     named = {w.lower() for name in labels.values() for w in re.split(r"[ -]", name)}
+    # A capitalised word inside the sentence that is also an English word ("Qingdao" is in the
+    # lexicon, with a poor translation) is still a name when the sources write its pinyin.
+    for m in re.finditer(r"(?<=\s)[A-Z][a-z]+\b", text):
+        word = m.group().lower()
+        if word in named or word not in retriever.lexicon or word in ENGLISH_STOP_WORDS:
+            continue
+        if any(len(split) >= 2 for split in pinyin_splits(word)) and (written := vocab.pinyin_word(word)):
+            terms.append(written)
+            labels[written] = m.group()
+            names[written] = True
+            named.add(word)
     for word, chinese in translate_english(text, retriever.lexicon):
         if word in _GENERIC or word in named:
             continue
@@ -218,7 +230,7 @@ def english_focus(terms: list[str], labels: dict[str, str]) -> str | None:
 
 def content_terms(question: str) -> list[str]:
     """The question's specific words, simplified and lower-cased, question words removed."""
-    text = _QUESTION_WORDS.sub(" ", normalise_query_text(question))
+    text = QUESTION_WORDS.sub(" ", normalise_query_text(question))
     terms: list[str] = []
     for run in re.findall(r"[\u3400-\u9fff]+|[a-z][a-z\-]+|\d+(?:\.\d+)?%?", text):
         words = segment(run) if CJK.match(run) else [run]
@@ -273,5 +285,78 @@ def asked_unit(question: str) -> str | None:
 
 
 QUALIFIER = re.compile(
-    r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d一二三四五六七八九十])[\d一二三四五六七八九十]+(?:期|号线)"
+    r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d一二三四五六七八九十哪几])[\d一二三四五六七八九十]+(?:期|号线)"
 )
+
+
+_QUOTED_NAME = re.compile(r"《([^》]{1,40})》|“([^”]{1,40})”|\"([^\"]{1,40})\"")
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks, analysed once; every later stage reads only this."""
+
+    text: str  # as asked, cleaned and cut to the limit
+    truncated: bool
+    english: bool
+    query: str  # what retrieval searches: with the previous question for a follow-up
+    kind: str  # date, number, who, list, … or "what"
+    terms: tuple[str, ...]  # its specific words, in the sources' language
+    carried: tuple[str, ...]  # words of the previous question a follow-up leans on
+    labels: dict[str, str]  # the resident's own word for a translated or pinyin term
+    names: tuple[str, ...]  # what must be written where the answer is: places, people, titles, codes
+    unwritten: tuple[str, ...]  # names in pinyin the sources never write ("Chengdu")
+    focus: str | None  # the thing asked about ("票价" in "票价多少钱")
+    focus_is_predicate: bool  # a verb before the question word ("担任什么职务")
+    unit: str | None  # the measure the answer must carry ("公里", "元")
+
+
+def name_terms(text: str, terms: Sequence[str], vocab: Vocabulary) -> tuple[str, ...]:
+    """The question's names: each names one thing, so only a sentence whose context writes
+    it can be about it. Only names told reliably count: places (``Vocabulary.is_place``),
+    titles in 《》 or quotes, codes and years; jieba's person and organisation tags fall on
+    too many plain words (大儒, 美术馆) to refuse on. A word-vector neighbour or a shared
+    character is another thing (烟台 is not 青岛, 佩特里奇 is not 佩特鲁齐)."""
+    low = normalise_query_text(text)
+    names = [t for t in terms if vocab.is_place(t)]
+    names += QUALIFIER.findall(low)
+    # A quoted name is matched verbatim, so only one in the sources' script ("Double 12" is not).
+    quoted = (next(g for g in m.groups() if g) for m in _QUOTED_NAME.finditer(low))
+    names += [n for n in quoted if CJK.search(n)]
+    return tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def analyse(question: str, history: Sequence[Turn], retriever: Retriever) -> Question:
+    """Raises ``QuestionError`` for an empty question."""
+    text, truncated = clean_question(question)
+    english = is_english(text)
+    query, inherited = resolve_follow_up(text, history)
+    vocab = vocabulary(retriever)
+    terms, labels, pinyin = question_terms(text, english, retriever, vocab)
+    # The sources' own spelling of names given in pinyin helps find them (a place only
+    # locates: every passage of a city's article is about that city).
+    query = " ".join([query] + [t for t, written in pinyin.items() if written and not vocab.is_place(t)])
+    carried = [] if query == text or english else [t for t in content_terms(query) if t not in terms]
+    names = name_terms(text, terms, vocab) + tuple(t for t, written in pinyin.items() if written)
+    # In English the first translated word is the focus, unless it is a place ("Qingdao"):
+    # a place locates what is asked, it is not what is asked.
+    focus, before = (
+        (english_focus([t for t in terms if not vocab.is_place(t)], labels), False)
+        if english
+        else focus_term(text, terms)
+    )
+    return Question(
+        text=text,
+        truncated=truncated,
+        english=english,
+        query=query,
+        kind=inherited or question_kind(to_simplified(text)),
+        terms=tuple(terms),
+        carried=tuple(carried),
+        labels=labels,
+        names=tuple(dict.fromkeys(names)),
+        unwritten=tuple(t for t, written in pinyin.items() if not written),
+        focus=focus,
+        focus_is_predicate=bool(before and focus and vocab.tag(focus) == "v"),
+        unit=asked_unit(text),
+    )

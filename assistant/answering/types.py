@@ -53,6 +53,8 @@ class Answer:
     missing_terms: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     index_version: str = ""
+    #: Names of the refusal units that fired (``decision.py``); empty for an answer.
+    reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON shape shared by ``assistant ask --json`` and the web API."""
@@ -64,6 +66,7 @@ class Answer:
             "truncated": self.truncated,
             "missing_terms": list(self.missing_terms),
             "suggestions": list(self.suggestions),
+            "reasons": list(self.reasons),
             "citations": [
                 {
                     "n": c.n,

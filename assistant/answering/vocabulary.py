@@ -12,6 +12,7 @@ import re
 import threading
 import weakref
 
+from .. import config
 from ..lexical import normalise_query_text, segment
 from ..retrieval import Retriever
 
@@ -36,6 +37,8 @@ class Vocabulary:
         self.all_text = normalise_query_text("\n".join(d.text for d in retriever.documents.values()))
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
+        self._documents = retriever.documents
+        self._normalised: dict[str, str] = {}
         self._tags: dict[str, str] | None = None
         self._readings: dict[str, set[str]] | None = None  # pinyin syllable -> characters
 
@@ -46,10 +49,12 @@ class Vocabulary:
         far more often than the thing it happened to."""
         if term not in self.freq and len(term) > 1 and CJK.match(term):
             return sum(self.weight(ch) for ch in term) / len(term)
+        settings = config.ANSWERING
         surprisal = -math.log((self.freq.get(term, 0) + 1) / self.total)
         if re.fullmatch(r"[a-z]{4,}", term) and term not in self.freq:
-            return 3.0  # an English word the lexicon could not translate: a guess, not a fact
-        return max(0.5, surprisal - 7.0) * (0.5 if self.tag(term) == "v" else 1.0)
+            return settings.untranslated_weight  # a guess, not a fact
+        verb = settings.verb_weight if self.tag(term) == "v" else 1.0
+        return max(settings.min_weight, surprisal - settings.surprisal_floor) * verb
 
     def tag(self, term: str) -> str | None:
         """jieba's part-of-speech tag for ``term``, if its dictionary has one."""
@@ -102,6 +107,18 @@ class Vocabulary:
             if found:
                 return found
         return None
+
+    def normalised(self, doc_id: str) -> str:
+        """A document's text in the form questions are matched in (Simplified, lower-case).
+
+        Kept only when the conversion keeps every offset, so slices by sentence offsets
+        stay valid; otherwise (empty string) callers normalise each slice themselves.
+        """
+        if doc_id not in self._normalised:
+            raw = self._documents[doc_id].text
+            low = normalise_query_text(raw)
+            self._normalised[doc_id] = low if len(low) == len(raw) else ""
+        return self._normalised[doc_id]
 
     def mentions(self, term: str) -> bool:
         """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
