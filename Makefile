@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
+CMRC ?= ../shared/eval/external/cmrc2018_trial.json
 
 .PHONY: run test setup browser screenshot bench
 
@@ -32,6 +33,10 @@ test: setup browser
 	$(BIN)/assistant eval eval/questions.jsonl --min-accuracy 0.85 --min-refusal 0.90
 	# The holdout sets (written without sight of the code) guard against regressions too.
 	for f in eval/holdout*.jsonl; do $(BIN)/assistant eval $$f --min-accuracy 0.85 --min-refusal 0.85 || exit 1; done
+	# Open-domain on a set never tuned on (a regression guard; see README "Open-domain benchmark").
+	@if [ -f $(CMRC) ]; then \
+		$(BIN)/python benchmarks/open_domain.py $(CMRC) --seed 0 --min-accuracy 0.70 --min-refusal 0.70; \
+	else echo "skipped the open-domain gate: $(CMRC) not found"; fi
 
 screenshot: setup
 	$(BIN)/python -m tests.screenshot docs/chat-1366.png --width 1366 --height 900

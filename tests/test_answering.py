@@ -265,3 +265,13 @@ def test_a_city_no_article_covers_is_refused_by_name(lookalike_retriever):
     result = ask(lookalike_retriever, "济南的大数据局局长是谁？")
     assert result.refused and "济南" in result.missing_terms
     assert "name_not_in_context" in result.reasons and "name_not_in_context" in result.to_dict()["reasons"]
+
+
+@pytest.mark.parametrize(
+    "word, name",
+    [("唐爱陆", True), ("齿河盗龙", True), ("最多能", False), ("挤进", False), ("数据中心", False)],
+)
+def test_a_likely_name_is_a_long_guess_that_holds_no_dictionary_word(retriever, word, name):
+    from assistant.answering.vocabulary import vocabulary
+
+    assert vocabulary(retriever).is_unknown_name(word) is name

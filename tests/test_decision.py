@@ -35,6 +35,7 @@ def _case(q: Question | None = None, **kw) -> Case:
         eligible=True,
         names_unwritten=(),
         places_unknown=(),
+        names_unknown=(),
         focus_absent=False,
         unit_ok=True,
         fact_ok=True,
@@ -108,3 +109,8 @@ def test_context_writes_a_name_with_or_without_its_suffix():
     assert not Context("局长王明介绍", "", "", "烟台数字政府").writes("青岛")
     # An earlier sentence names the subject of one that only says 他 or 省内.
     assert Context("他于1990年去世", "", "唐爱陆是一位画家", "").writes("唐爱陆")
+
+
+def test_a_likely_name_no_source_writes():
+    reasons, missing = decide(_case(names_unknown=("唐爱陆",)))
+    assert reasons == ("word_not_in_sources",) and missing == ("唐爱陆",)

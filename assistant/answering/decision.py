@@ -24,6 +24,7 @@ class Case:
     eligible: bool  # some sentence's context writes every name the question gives
     names_unwritten: tuple[str, ...]  # names no retrieved sentence's context writes
     places_unknown: tuple[str, ...]  # places no source mentions anywhere (深圳 in a 青岛 corpus)
+    names_unknown: tuple[str, ...]  # likely names (words no dictionary knows) that no source writes
     focus_absent: bool  # the thing asked about is neither written nor a close synonym near the quote
     unit_ok: bool  # the asked measure (公里, 元) is in a quote
     fact_ok: bool  # the asked kind of fact (an amount, a date, a time, a district, a list) is there
@@ -54,6 +55,13 @@ def place_not_in_sources(case: Case) -> tuple[str, ...] | None:
 
 
 @unit
+def word_not_in_sources(case: Case) -> tuple[str, ...] | None:
+    """A word of three or more characters that general Chinese does not know, so most likely a
+    name (唐爱陆, 齿河盗龙, 佩特鲁齐), and that no source writes: the sources are about something else."""
+    return case.names_unknown or None
+
+
+@unit
 def name_not_in_sources(case: Case) -> tuple[str, ...] | None:
     """A name in pinyin ("Chengdu") that no source writes."""
     return case.question.unwritten or None
@@ -71,7 +79,8 @@ def name_not_in_context(case: Case) -> tuple[str, ...] | None:
 
 @unit
 def focus_absent(case: Case) -> tuple[str, ...] | None:
-    """The thing asked about ("局长", "票价") is neither written near the quote nor a close synonym."""
+    """The thing asked about ("局长", "票价") is written nowhere in the sources, and no close
+    synonym stands near the quote."""
     return (case.question.focus,) if case.eligible and case.focus_absent and case.question.focus else None
 
 

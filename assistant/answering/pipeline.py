@@ -75,14 +75,19 @@ def answer(
     focus = q.focus
     # The thing asked about must be there: a noun written or a close synonym (票价 is not
     # covered by 订票), other words at least in part; a word jieba only guessed is no
-    # reliable focus.
+    # reliable focus. Only a focus no source writes at all refuses outright: one written
+    # elsewhere is left to coverage, as the answer often names it differently (国家 → 阿根廷).
     noun = focus is not None and not english and vocab.is_noun(focus)
     absent = focus is not None and (focus in cov.missing or (noun and focus in cov.partial))
     if noun and not absent and best is not None:
         strict = term_credits([focus], context, retriever.encoder, vocab, config.ANSWERING.focus_synonym_sim)
         absent = strict.get(focus, 0.0) < 1.0
     focus_absent = (
-        absent and (english or focus in vocab.freq) and (kind != "date" or noun) and not q.focus_is_predicate
+        absent
+        and (english or focus in vocab.freq)
+        and (kind != "date" or noun)
+        and not q.focus_is_predicate
+        and not vocab.mentions(focus)
     )
     chosen = choose_quotes(cands)
     unit_ok = q.unit is None or any(quantity_pattern(q.unit).search(c.text) for c in chosen)
@@ -108,6 +113,7 @@ def answer(
         eligible=bool(cands),
         names_unwritten=tuple(n for n in q.names if not any(ctx.writes(n) for ctx in contexts)),
         places_unknown=tuple(t for t in terms if vocab.is_place(t) and not vocab.mentions(t)),
+        names_unknown=tuple(t for t in terms if vocab.is_unknown_name(t) and not vocab.mentions(t)),
         focus_absent=bool(focus_absent),
         unit_ok=unit_ok,
         fact_ok=fact_ok,

@@ -81,6 +81,16 @@ class Vocabulary:
             return False
         return (term[-1] in ADMIN_SUFFIXES and len(term) > 2) or term[-1] == "国"
 
+    def is_unknown_name(self, term: str) -> bool:
+        """A Chinese word of three or more characters that jieba's dictionary does not hold:
+        its segmenter guessed it, as it does for names (唐爱陆, 齿河盗龙). Two-character guesses
+        are as often colloquial verbs (挤进, 多派) and are left alone."""
+        if len(term) < 3 or not CJK.match(term) or term in self.freq:
+            return False
+        # A guess that holds a dictionary word (最多能 = 最多 + 能) is a merge, not a name.
+        pieces = (term[i:j] for i in range(len(term)) for j in range(i + 2, len(term) + 1))
+        return not any(self.freq.get(p) for p in pieces if p != term)
+
     def is_noun(self, term: str) -> bool:
         """Nouns name things a source must mention; the verb of a when-question (开始, 启动)
         is usually phrased differently in the source (以来, 全面启动)."""
