@@ -39,7 +39,8 @@ test: setup browser
 	else echo "skipped the open-domain gate: $(CMRC) not found"; fi
 
 screenshot: setup
-	$(BIN)/python -m tests.screenshot docs/chat.png
+	$(BIN)/python -m tests.screenshot docs/chat-1366.png --width 1366 --height 900
+	$(BIN)/python -m tests.screenshot docs/chat-390.png --width 390 --height 844
 	CONSOLE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py
 
 bench: setup

@@ -160,6 +160,12 @@ WEB_PORT = 7860
 WEB_CONCURRENCY = 2
 #: Requests allowed to wait in Gradio's queue before new ones are turned away.
 WEB_QUEUE_SIZE = 64
+#: ``POST /api/ask`` answers off Gradio's queue: this many at once (CPU-bound, as above) …
+API_CONCURRENCY = int(os.environ.get("ASSISTANT_API_CONCURRENCY") or 2)
+#: … and this many more waiting; past that it answers 503 at once rather than queueing forever.
+API_QUEUE_SIZE = int(os.environ.get("ASSISTANT_API_QUEUE") or 64)
+#: Seconds a client turned away with 503 is asked to wait (``Retry-After``): a full queue drains in ~1 s.
+API_RETRY_AFTER_S = 1
 
 
 #: A feedback write waits at most this long (seconds) for a lock on each try…

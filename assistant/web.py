@@ -25,7 +25,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import gc  # noqa: E402
 import html  # noqa: E402
+import json  # noqa: E402
 import re  # noqa: E402
 import threading  # noqa: E402
 import uuid  # noqa: E402
@@ -33,10 +35,14 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
+from starlette.datastructures import MutableHeaders  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
+from starlette.responses import JSONResponse  # noqa: E402
+from starlette.routing import Mount, Route  # noqa: E402
 
 from . import config  # noqa: E402
 from .answering import Answer, Citation, Turn, answer  # noqa: E402
+from .api import AnswerJson, create_api  # noqa: E402
 from .bodylimit import BodyLimitMiddleware  # noqa: E402
 from .feedback import FeedbackStore  # noqa: E402
 from .retrieval import LiveIndex, QuestionError, Retriever  # noqa: E402
@@ -71,36 +77,144 @@ CSS = """
 .gradio-container { max-width: 880px !important; margin: 0 auto !important; }
 #qa-header .html-container { padding: 0 !important; }
 #qa-header h1 { font-size: 1.6rem; margin: 0.2rem 0 0.3rem; }
-#qa-header p { margin: 0; color: var(--body-text-color); opacity: 0.7; }
+#qa-header p { margin: 0; color: var(--body-text-color-subdued); }
+/* The clear button gets a row of its own instead of floating over the first message. */
+#qa-chat .top-panel { position: static !important; margin-left: auto; }
+/* Gradio fades message text to 80 %, which takes subdued text and links below 4.5:1. */
+#qa-chat .message-wrap .prose.chatbot.md { opacity: 1; }
 #qa-chat .qa-q { white-space: pre-wrap; overflow-wrap: anywhere; }
 #qa-chat .qa-a p { margin: 0 0 0.5rem; }
-#qa-chat .qa-quote { margin: 0.4rem 0 !important; padding: 0.3rem 0.7rem; border-left: 3px solid var(--color-accent);
-  background: var(--background-fill-secondary); border-radius: 0 6px 6px 0; }
-#qa-chat .qa-quote sup, #qa-chat .qa-n { color: var(--color-accent); font-weight: 600; }
+#qa-chat .qa-quote { margin: 0.4rem 0 !important; padding: 0.3rem 0.7rem;
+  border-left: 3px solid var(--color-accent); background: var(--background-fill-secondary);
+  border-radius: 0 6px 6px 0; }
+#qa-chat .qa-ref, #qa-chat .qa-n { color: var(--link-text-color); font-weight: 600; }
+#qa-chat .qa-ref { text-decoration: none; font-size: 0.8em; vertical-align: super; line-height: 1;
+  padding: 0.15em 0.25em; border-radius: 4px; }
+#qa-chat .qa-ref:hover, #qa-chat .qa-ref:focus-visible { text-decoration: underline; }
 #qa-chat .qa-cite { margin: 0.35rem 0 0; border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 0.3rem 0.6rem; font-size: 0.92em; }
 #qa-chat .qa-cite summary { cursor: pointer; overflow-wrap: anywhere; }
 #qa-chat .qa-cite summary .qa-hint { color: var(--body-text-color-subdued); font-size: 0.9em; }
 #qa-chat .qa-cite[open] .qa-hint { display: none; }
 #qa-chat .qa-passage { margin: 0.4rem 0; line-height: 1.7; overflow-wrap: anywhere; }
-#qa-chat .qa-passage mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
-#qa-chat .qa-meta { color: var(--body-text-color); opacity: 0.75; font-size: 0.9em; overflow-wrap: anywhere; }
+#qa-chat .qa-passage mark { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
+#qa-chat .qa-meta { color: var(--body-text-color-subdued); font-size: 0.9em; overflow-wrap: anywhere; }
 #qa-chat .qa-suggest { margin-top: 0.5rem; font-weight: 600; }
+/* Gradio's "scroll down" button floats over the messages: opaque, so no text shows through it. */
+#qa-chat .scroll-down-button-container button { background: var(--background-fill-primary) !important;
+  border: 1px solid var(--border-color-primary); }
 #qa-input .submit-button { background: var(--button-primary-background-fill);
   color: var(--button-primary-text-color); }
+#qa-input .submit-button:hover { background: var(--button-primary-background-fill-hover); }
 @media (max-width: 480px) {
+  /* A phone shows the header, the chat, the box and every example on one screen. */
+  #qa-chat { height: min(42vh, 640px) !important; min-height: 260px !important; }
   #qa-chat .message-row { margin-left: 4px !important; margin-right: 4px !important;
     max-width: calc(100% - 16px) !important; }
   #qa-header h1 { font-size: 1.35rem; }
+  #qa-header p { font-size: 0.9rem; }
+  #qa-examples .gallery { gap: 6px !important; }
+  #qa-examples .gallery-item { font-size: 0.85rem; padding: 0 !important; }
+  #qa-examples .gallery-item .gallery { padding: 4px 8px !important; }
 }
 """
 
-#: The page margins, which Gradio's scoped ``css`` cannot reach (it only styles inside ``.contain``).
+#: The page margins, which Gradio's scoped ``css`` cannot reach (it only styles inside ``.contain``),
+#: and the footer, whose "API" link is subdued text that must still read at 4.5:1.
 HEAD = """<style>
 @media (max-width: 480px) {
   .gradio-container > .main { padding-left: 8px !important; padding-right: 8px !important; }
 }
+footer, footer button, footer a { color: var(--body-text-color-subdued) !important; }
 </style>"""
+
+#: Runs before Gradio's own scripts (``ChinesePage`` puts it at the top of ``<head>``):
+#: - Gradio translates its buttons, labels and footer into ``navigator.language``; the page is
+#:   for residents of Qingdao, so it says zh-CN whatever the browser's locale.
+#: - A few of Gradio's strings are English in every language (``GRADIO_ENGLISH``): the toast
+#:   titles, some accessible names. They are replaced wherever they appear outside a message.
+#: - Gradio names each chat message "bot's message: <its HTML source>"; a screen reader reads
+#:   that markup aloud, so the name becomes a Chinese role and the message's visible text.
+#: - A [n] marker in a quote opens its citation below and moves there (and the focus with it).
+#: - A toast's header is a button holding the close button; it stays a plain header.
+PAGE_SCRIPT = """<script>
+(() => {
+  const languages = Object.freeze(["zh-CN", "zh"]);
+  Object.defineProperty(Navigator.prototype, "language", { get: () => languages[0], configurable: true });
+  Object.defineProperty(Navigator.prototype, "languages", { get: () => languages, configurable: true });
+  const ENGLISH = %s;
+  const ROLES = { user: "你的问题：", bot: "回答：", assistant: "回答：" };
+  const ATTRIBUTES = ["aria-label", "title", "alt"];
+  const inMessage = (node) => node.parentElement && node.parentElement.closest(".message-content");
+  const translate = (node) => {
+    if (node.nodeType === 3) {
+      const zh = ENGLISH[node.data.trim()];
+      if (zh && !inMessage(node)) node.data = zh;
+      return;
+    }
+    if (node.nodeType !== 1) return;
+    if (node.matches(".toast-header[role=button]")) {  // it holds the close button: no button in a button
+      node.removeAttribute("role");
+      node.removeAttribute("tabindex");
+    }
+    for (const attribute of ATTRIBUTES) {
+      const value = node.getAttribute(attribute);
+      const message = value && /^(\\w+)'s message: /.exec(value);
+      if (message) node.dataset.qaRole = ROLES[message[1]] || "";
+      else if (value && ENGLISH[value]) node.setAttribute(attribute, ENGLISH[value]);
+    }
+    name(node);
+  };
+  const name = (el) => {
+    if (el.dataset.qaRole === undefined) return;
+    const label = el.dataset.qaRole + el.innerText.replace(/\\s+/g, " ").trim();
+    if (el.getAttribute("aria-label") !== label) el.setAttribute("aria-label", label);
+  };
+  const walk = (root) => {
+    translate(root);
+    if (root.nodeType !== 1) return;
+    const all = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    while (all.nextNode()) translate(all.currentNode);
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "childList") r.addedNodes.forEach(walk);
+      else translate(r.target);
+      const host = r.target.parentElement && r.target.parentElement.closest("[data-qa-role]");
+      if (host) name(host);
+    }
+  }).observe(document.documentElement, {
+    subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ATTRIBUTES,
+  });
+  document.addEventListener("click", (event) => {
+    const ref = event.target.closest && event.target.closest("a.qa-ref");
+    const cite = ref && document.getElementById(ref.getAttribute("href").slice(1));
+    if (!cite) return;
+    event.preventDefault();
+    cite.open = true;
+    (cite.querySelector("mark") || cite).scrollIntoView({ block: "center" });
+    cite.querySelector("summary").focus({ preventScroll: true });
+  });
+})();
+</script>"""
+
+#: Gradio's strings that its zh-CN translation leaves in English (toast titles, accessible names).
+GRADIO_ENGLISH = {
+    "Info": "提示",
+    "Error": "出错了",
+    "Warning": "注意",
+    "Success": "完成",
+    "Close": "关闭",
+    "Liked": "已赞",
+    "Disliked": "已踩",
+    "chatbot conversation": "对话记录",
+    "Loading response": "正在回答",
+    "Scroll down": "滚动到底部",
+    "Feedback": "反馈",
+    "Gradio footer navigation": "页脚",
+    "Stop Recording": "停止录制",
+}
+PAGE_SCRIPT %= json.dumps(GRADIO_ENGLISH, ensure_ascii=False)
 
 _CITE_LINE = re.compile(r"\[\d+\] ")
 
@@ -166,11 +280,17 @@ def _highlighted_passage(c: Citation) -> str:
     return f"{_esc(c.passage[:at])}<mark>{_esc(c.quote)}</mark>{_esc(c.passage[end:])}"
 
 
-def _citation_html(c: Citation) -> str:
+def _cite_id(key: str, n: int) -> str:
+    """The id of citation ``n`` of one answer, unique on the page, so its [n] marker can open it."""
+    return f"qa-{_esc(key)}-{n}"
+
+
+def _citation_html(c: Citation, key: str) -> str:
     where = " · ".join(_esc(x) for x in (c.section, c.date) if x)
     meta = " · ".join(_esc(x) for x in (f"《{c.title}》", c.section, c.source, c.date) if x)
     return (
-        f'<details class="qa-cite"><summary><span class="qa-n">[{c.n}]</span> 《{_esc(c.title)}》'
+        f'<details class="qa-cite" id="{_cite_id(key, c.n)}">'
+        f'<summary><span class="qa-n">[{c.n}]</span> 《{_esc(c.title)}》'
         f'{" · " + where if where else ""} <span class="qa-hint">（点击查看原文）</span></summary>'
         f'<div class="qa-passage">{_highlighted_passage(c)}</div>'
         f'<div class="qa-meta">出处：{meta}</div></details>'
@@ -182,8 +302,12 @@ def render_question(question: str, truncated: bool) -> str:
     return f'<div class="qa-q">{_esc(question)}{"…" if truncated else ""}</div>'
 
 
-def render_answer(a: Answer) -> str:
-    """An answer as one line of safe HTML: prose, quotes with [n], expandable citations."""
+def render_answer(a: Answer, key: str = "a") -> str:
+    """An answer as one line of safe HTML: prose, quotes with [n], expandable citations.
+
+    ``key`` tells this answer's citations from the others' on the page; each [n] marker is a
+    link to its citation, which the page's script opens.
+    """
     prose, heading = _prose(a.text)
     parts = [f"<p>{_esc(p)}</p>" for p in prose]
     if a.refused:
@@ -191,18 +315,20 @@ def render_answer(a: Answer) -> str:
             parts.append(f'<p class="qa-suggest">{_esc(heading or "你可以试着问：")}</p>')
         return f'<div class="qa-a qa-refused">{"".join(parts)}</div>'
     for c in a.citations:
-        parts.append(f'<blockquote class="qa-quote">{_esc(c.quote)} <sup>[{c.n}]</sup></blockquote>')
-    parts.append('<div class="qa-cites">' + "".join(_citation_html(c) for c in a.citations) + "</div>")
+        ref = f'<a class="qa-ref" href="#{_cite_id(key, c.n)}">[{c.n}]</a>'
+        parts.append(f'<blockquote class="qa-quote">{_esc(c.quote)} {ref}</blockquote>')
+    parts.append('<div class="qa-cites">' + "".join(_citation_html(c, key) for c in a.citations) + "</div>")
     return f'<div class="qa-a">{"".join(parts)}</div>'
 
 
 def _exchange(a: Answer) -> dict[str, Any]:
     """What the session keeps per question: the API dict (plus index version) and its HTML."""
+    key = uuid.uuid4().hex
     return {
-        "id": uuid.uuid4().hex,
+        "id": key,
         "answer": a.to_dict() | {"index_version": a.index_version},
         "question_html": render_question(a.question, a.truncated),
-        "answer_html": render_answer(a),
+        "answer_html": render_answer(a, key),
     }
 
 
@@ -265,8 +391,20 @@ def turns_from_history(history: Any) -> list[Turn]:
 # ------------------------------------------------------------------------------ app
 
 
+def answer_json(question: str, history: Any, index_dir: Path | str | None, store: FeedbackStore) -> dict:
+    """One answer for a developer (the JSON of ``assistant ask --json``), from either API route.
+
+    Refused questions are logged for the staff with channel "api".
+    """
+    result = answer(question, turns_from_history(history), retriever=current_retriever(index_dir))
+    data = result.to_dict()
+    if result.refused:
+        store.log_unanswered(data | {"index_version": result.index_version}, channel="api")
+    return data
+
+
 def build_app(index_dir: Path | str | None = None, store: FeedbackStore | None = None) -> gr.Blocks:
-    """The chat page plus the one public endpoint ``ask``; launch it with ``launch_options()``."""
+    """The chat page plus Gradio's endpoint ``ask``; launch it with ``launch_options()``."""
     store = store or FeedbackStore()
 
     def ask(question: str, history: list | None = None) -> dict:
@@ -276,13 +414,9 @@ def build_app(index_dir: Path | str | None = None, store: FeedbackStore | None =
         objects or {"role", "content"} chat messages; an answer may be an earlier result dict.
         """
         try:
-            result = answer(question, turns_from_history(history), retriever=current_retriever(index_dir))
+            return answer_json(question, history, index_dir, store)
         except QuestionError as exc:
             raise gr.Error(str(exc), print_exception=False) from exc
-        data = result.to_dict()
-        if result.refused:
-            store.log_unanswered(data | {"index_version": result.index_version}, channel="api")
-        return data
 
     def respond(question: str, exchanges: list[dict[str, Any]]):
         if not question or not question.strip():
@@ -321,6 +455,7 @@ def build_app(index_dir: Path | str | None = None, store: FeedbackStore | None =
         )
         chatbot = gr.Chatbot(
             elem_id="qa-chat",
+            label="对话",
             show_label=False,
             height="min(60vh, 640px)",
             min_height=320,
@@ -332,6 +467,7 @@ def build_app(index_dir: Path | str | None = None, store: FeedbackStore | None =
         )
         exchanges = gr.State([])
         box = gr.Textbox(
+            label="你的问题",
             show_label=False,
             placeholder="输入你的问题，按回车发送",
             autofocus=True,
@@ -357,12 +493,140 @@ def build_app(index_dir: Path | str | None = None, store: FeedbackStore | None =
     return app
 
 
+#: Theme colours (light, dark mode) a shade darker than Gradio's defaults, so that subdued text,
+#: links, placeholders and the primary button all read at 4.5:1 or better (WCAG AA).
+COLOURS = {
+    "body_text_color_subdued": ("*neutral_600", "*neutral_400"),
+    "block_label_text_color": ("*neutral_600", "*neutral_300"),
+    "input_placeholder_color": ("*neutral_500", "*neutral_400"),
+    "link_text_color": ("*primary_700", "*primary_300"),
+    "button_primary_background_fill": ("*primary_700", "*primary_700"),
+    "button_primary_background_fill_hover": ("*primary_800", "*primary_800"),
+}
+
+
 def theme() -> gr.themes.Base:
     """Gradio's default look with system fonts only (its bundled fonts have no CJK glyphs)."""
-    return gr.themes.Default(primary_hue="blue", font=FONT, font_mono=FONT_MONO)
+    colours = {}
+    for name, (light, dark) in COLOURS.items():
+        colours[name], colours[f"{name}_dark"] = light, dark
+    return gr.themes.Default(primary_hue="blue", font=FONT, font_mono=FONT_MONO).set(**colours)
 
 
-def launch_options() -> dict[str, Any]:
+# --------------------------------------------------------------------------- server
+
+
+class ChinesePage:
+    """ASGI middleware: the chat page's HTML says ``lang="zh-CN"`` and starts with ``PAGE_SCRIPT``.
+
+    The script has to run before Gradio's, which pick the UI language at load; Gradio's ``head``
+    option is added later, from the page's config, so only the served HTML can carry it.
+    """
+
+    _HTML_LANG = re.compile(rb'(<html\b[^>]*?\blang=")[^"]*(")')
+
+    def __init__(self, app):
+        self.app = app
+
+    @classmethod
+    def localise(cls, page: bytes) -> bytes:
+        page = cls._HTML_LANG.sub(rb"\1zh-CN\2", page, count=1)
+        return page.replace(b"<head>", b"<head>" + PAGE_SCRIPT.encode(), 1)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def send_localised(message):
+            if message["type"] == "http.response.start":
+                start.update(message, headers=list(message.get("headers", [])))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    body, headers = b"".join(chunks), MutableHeaders(raw=start["headers"])
+                    if headers.get("content-type", "").startswith("text/html"):
+                        body = self.localise(body)
+                        headers["content-length"] = str(len(body))
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body})
+            else:
+                await send(message)
+
+        await self.app(scope, receive, send_localised)
+
+
+class GradioAskDefaults:
+    """ASGI middleware: ``POST /gradio_api/call/ask`` with only a question means no history.
+
+    ``/gradio_api/info`` says ``history`` has a default, and gradio_client fills it in, but
+    Gradio's queue fails a call that lacks an input with ``event: error`` and no message.
+    """
+
+    PATH = "/gradio_api/call/ask"
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != self.PATH:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None  # Gradio answers malformed bodies itself
+        if isinstance(payload, dict) and isinstance(payload.get("data"), list) and len(payload["data"]) == 1:
+            payload["data"].append(None)
+            body = json.dumps(payload, ensure_ascii=False).encode()
+            scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k != b"content-length"])
+            scope["headers"].append((b"content-length", str(len(body)).encode()))
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _uploads_closed(request) -> JSONResponse:
+    await request.body()  # read, so that an oversized upload meets the body limit (413) like any other
+    return JSONResponse({"error": "uploads are closed: nothing on this page takes a file"}, status_code=403)
+
+
+def app_kwargs(api_answer: AnswerJson) -> dict[str, Any]:
+    """The server around the page: the REST API at ``/api``, Gradio's upload route closed, the
+    page in Chinese, and no FastAPI docs (they load from a CDN) or schema of Gradio's internals."""
+    return {
+        "routes": [
+            Mount("/api", app=create_api(api_answer)),
+            Route("/gradio_api/upload", _uploads_closed, methods=["POST"]),
+        ],
+        "middleware": [
+            # Every route, Gradio's and ours, gets the same body limit (HTTP 413).
+            Middleware(BodyLimitMiddleware, max_bytes=config.MAX_BODY_BYTES),
+            Middleware(GradioAskDefaults),
+            Middleware(ChinesePage),
+        ],
+        "openapi_url": None,
+        "docs_url": None,
+        "redoc_url": None,
+    }
+
+
+def launch_options(api_answer: AnswerJson) -> dict[str, Any]:
     """``launch()`` arguments that keep the server offline, private and file-tight."""
     return {
         "theme": theme(),
@@ -383,8 +647,7 @@ def launch_options() -> dict[str, Any]:
         # call is a session: under load that is most of the server's memory growth
         # (benchmarks/RESULTS.md). 1,000 sessions still hold every chat in use.
         "state_session_capacity": 1000,
-        # Every route, Gradio's and any added later, gets the same body limit (HTTP 413).
-        "app_kwargs": {"middleware": [Middleware(BodyLimitMiddleware, max_bytes=config.MAX_BODY_BYTES)]},
+        "app_kwargs": app_kwargs(api_answer),
     }
 
 
@@ -399,14 +662,24 @@ def serve(
     index_dir: Path | str | None = None,
     block: bool = True,
 ) -> gr.Blocks:
-    """Start the chat on ``host:port`` (loopback unless told otherwise)."""
+    """Start the chat and the REST API on ``host:port`` (loopback unless told otherwise)."""
     warm_up(index_dir)
-    app = build_app(index_dir)
+    store = FeedbackStore()
+    app = build_app(index_dir, store)
+    # What is loaded by now (Gradio, the model, the index: ~190,000 objects) lives as long as the
+    # server. Out of the cyclic collector's sight, its full collections stop walking them: ~110 ms
+    # each, a latency spike for whichever answers they interrupt under load.
+    gc.collect()
+    gc.freeze()
+
+    def api_answer(question: str, history: list | None) -> dict:
+        return answer_json(question, history, index_dir, store)
+
     app.launch(
         server_name=host,
         server_port=port,
         prevent_thread_lock=not block,
         quiet=False,
-        **launch_options(),
+        **launch_options(api_answer),
     )
     return app

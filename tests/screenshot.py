@@ -1,10 +1,12 @@
-"""Make the README screenshot: the chat answering a question, one citation opened.
+"""Make the README screenshots: the chat answering a question, its citation opened from the [1].
 
-    python -m tests.screenshot docs/chat.png [--width 1280] [--height 900] [--question ...]
+    python -m tests.screenshot docs/chat-1366.png [--width 1366] [--height 900] [--question ...]
+    python -m tests.screenshot docs/chat-390.png --width 390 --height 844
 
 Starts ``assistant serve`` over the committed index with a throwaway data folder (so
 the screenshot leaves no votes or logged questions behind), drives Debian's chromium
-like the browser tests do, and writes the PNG.
+like the browser tests do, with an English browser locale (the page is Chinese whatever the
+browser says), and writes the PNG.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ def take(out: Path, width: int, height: int, question: str) -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+                page = browser.new_page(viewport={"width": width, "height": height}, locale="en-US")
                 page.goto(server.url)
                 page.wait_for_selector("#qa-input textarea")
                 ask_in_page(page, question, 1)
-                page.locator("#qa-chat .qa-cite summary").first.click()
+                page.locator("#qa-chat .qa-quote a.qa-ref").first.click()
                 page.locator("#qa-chat .qa-cite mark").first.wait_for(state="visible")
                 page.mouse.move(0, 0)  # no hover highlight in the picture
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -46,8 +48,8 @@ def take(out: Path, width: int, height: int, question: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/chat.png")
-    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("out", type=Path, help="PNG to write, e.g. docs/chat-1366.png")
+    parser.add_argument("--width", type=int, default=1366)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--question", default=DEFAULT_QUESTION)
     args = parser.parse_args(argv)

@@ -100,6 +100,22 @@ def test_load_script_drives_a_live_server(tmp_path):
     assert result["rss_before"] > 0 and result["rss_after"] > 0
 
 
+def test_load_script_compares_the_rest_route_with_gradios(tmp_path):
+    out = tmp_path / "compare.json"
+    args = ["--compare", "--clients", "2", "--residents", "3", "--duration", "2", "--saturation", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "load.py"), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert "| saturated, api |" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["phase"] for r in rows] == ["saturated, gradio", "saturated, api", "residents, api"]
+    assert all(r["served"] > 0 and r["errors"] == 0 and r["generator_cpu_pct"] > 0 for r in rows), rows
+
+
 def _invented_squad_file(path: Path) -> Path:
     """Twelve articles about invented lakes, three questions each (one blank), SQuAD-style."""
     names = ["青梧", "白鹭", "石岭", "云溪", "松涛", "银杏", "赤霞", "墨川", "金沙", "碧落", "苍山", "紫陌"]

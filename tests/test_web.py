@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -105,14 +106,16 @@ class Server:
             return list(conn.execute("SELECT question, vote FROM votes"))
 
 
-def start_server(index: Path, data: Path, netlog: Path, log: Path, timeout: float = 90) -> Server:
+def start_server(
+    index: Path, data: Path, netlog: Path, log: Path, timeout: float = 90, env: dict[str, str] | None = None
+) -> Server:
     """``assistant serve`` on a free loopback port; returns once the page answers."""
     port = free_port()
     env = os.environ | {
         "ASSISTANT_DATA": str(data),
         "ASSISTANT_TEST_NETLOG": str(netlog),
         "PYTHONUNBUFFERED": "1",
-    }
+    } | (env or {})
     netlog.touch()
     cmd = [sys.executable, "-c", _GUARDED_CLI, "serve", "--index", str(index), "--port", str(port)]
     with log.open("w") as out:
@@ -234,20 +237,38 @@ def test_ask_endpoint_is_the_only_public_endpoint(client):
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
 
 
-def test_ask_endpoint_accepts_history_in_every_documented_shape(client, retriever):
+FOLLOW_UP = "那时延呢？"  # refused on its own, answered after ANSWERED
+
+
+def history_shapes(retriever) -> tuple[list[list], dict]:
+    """ANSWERED as history in every documented shape, and what FOLLOW_UP gets after it."""
     from assistant import Turn, answer
 
     first = answer(ANSWERED, retriever=retriever)
-    follow = "那时延呢？"
-    expected = answer(follow, [Turn(first.question, first.text)], retriever=retriever).to_dict()
+    expected = answer(FOLLOW_UP, [Turn(first.question, first.text)], retriever=retriever).to_dict()
     shapes = [
         [[first.question, first.text]],
         [[first.question, first.to_dict()]],
         [{"question": first.question, "answer": first.text}],
         [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.text}],
     ]
+    return shapes, expected
+
+
+def test_ask_endpoint_accepts_history_in_every_documented_shape(client, retriever):
+    shapes, expected = history_shapes(retriever)
     for history in shapes:
-        assert client.predict(follow, history, api_name="/ask") == expected, history
+        assert client.predict(FOLLOW_UP, history, api_name="/ask") == expected, history
+
+
+def test_ask_endpoint_without_history_answers(server):
+    """Issue 15: a call with only the question got ``event: error`` and ``{"error": null}``."""
+    r = httpx.post(f"{server.url}gradio_api/call/ask", json={"data": [ANSWERED]}, timeout=10, trust_env=False)
+    assert r.status_code == 200, r.text
+    stream = httpx.get(f"{server.url}gradio_api/call/ask/{r.json()['event_id']}", timeout=10, trust_env=False)
+    event, data = stream.text.split("\n")[:2]
+    assert event == "event: complete", stream.text[:300]
+    assert json.loads(data.removeprefix("data:")) == [cli_ask_json(server.index, ANSWERED)]
 
 
 def test_ask_endpoint_cuts_long_questions_and_rejects_empty_ones(client):
@@ -263,7 +284,14 @@ def test_ask_endpoint_cuts_long_questions_and_rejects_empty_ones(client):
 
 
 #: Every kind of route ``assistant serve`` has: the API, the page's queue, uploads, the page, none.
-BODY_ROUTES = ("gradio_api/call/ask", "gradio_api/queue/join", "gradio_api/upload", "", "no/such/route")
+BODY_ROUTES = (
+    "gradio_api/call/ask",
+    "gradio_api/queue/join",
+    "gradio_api/upload",
+    "",
+    "no/such/route",
+    "api/ask",
+)
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES)
@@ -326,6 +354,126 @@ def test_gradio_serves_no_project_or_system_files(server, tmp_path):
     for path in (server.index / "CURRENT", PROJECT / "pyproject.toml", Path("/etc/passwd"), stray):
         response = httpx.get(f"{server.url}gradio_api/file={path}", timeout=5, trust_env=False)
         assert response.status_code in (403, 404), (path, response.status_code)
+
+
+def test_gradio_upload_route_is_closed(server):
+    """Nothing on the page takes a file, so Gradio's upload route stores none."""
+    files = {"files": ("note.txt", b"private", "text/plain")}
+    r = httpx.post(f"{server.url}gradio_api/upload", files=files, timeout=10, trust_env=False)
+    assert r.status_code in (403, 404), (r.status_code, r.text)
+    assert "error" in r.json()
+
+
+# ---------------------------------------------------------------------- REST API
+
+
+def rest_ask(server: Server, body: bytes | dict | list) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    headers = {"content-type": "application/json"}
+    return httpx.post(f"{server.url}api/ask", content=content, headers=headers, timeout=30, trust_env=False)
+
+
+def test_rest_ask_returns_the_cli_json(server):
+    r = rest_ask(server, {"question": ANSWERED})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.json() == cli_ask_json(server.index, ANSWERED)
+
+
+def test_rest_ask_accepts_history_in_every_documented_shape(server, retriever):
+    shapes, expected = history_shapes(retriever)
+    for history in [*shapes, None, []]:
+        r = rest_ask(server, {"question": FOLLOW_UP, "history": history})
+        assert r.status_code == 200, r.text
+        assert r.json() == (expected if history else cli_ask_json(server.index, FOLLOW_UP)), history
+
+
+def test_rest_refusals_are_logged_with_channel_api(server):
+    question = "Which city in Africa has the best bus network?"
+    assert rest_ask(server, {"question": question}).json()["refused"]
+    server.wait_for_unanswered(question)
+    with sqlite3.connect(server.data / "feedback.sqlite3") as conn:
+        channels = list(conn.execute("SELECT channel FROM unanswered WHERE question = ?", (question,)))
+    assert channels == [("api",)]
+
+
+@pytest.mark.parametrize("body", [b"{bad json", b"", "问题".encode("gb18030"), b'{"question": "a"'])
+def test_rest_malformed_json_is_400(server, body):
+    r = rest_ask(server, body)
+    assert r.status_code == 400, r.text
+    assert "JSON" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"question": 42}, "question"),
+        ({"question": ["行政村5G覆盖率是多少？"]}, "question"),
+        ({}, "question"),
+        ({"question": ""}, "question"),
+        ({"question": "   "}, "empty"),
+        ({"question": ANSWERED, "history": "行政村5G覆盖率是多少？"}, "history"),
+        ({"question": ANSWERED, "history": [42]}, "history"),
+        ({"question": ANSWERED, "extra": 1}, "extra"),
+        (["行政村5G覆盖率是多少？"], "body"),
+    ],
+)
+def test_rest_wrong_types_or_an_empty_question_are_422(server, body, field):
+    r = rest_ask(server, body)
+    assert r.status_code == 422, r.text
+    assert field in r.json()["error"]
+
+
+def test_rest_other_methods_and_paths_answer_json_errors(server):
+    r = httpx.get(f"{server.url}api/ask", timeout=10, trust_env=False)
+    assert r.status_code == 405 and "error" in r.json()
+    r = httpx.post(f"{server.url}api/nothing", json={}, timeout=10, trust_env=False)
+    assert r.status_code == 404 and "error" in r.json()
+
+
+def test_rest_openapi_is_served_without_a_docs_page(server):
+    r = httpx.get(f"{server.url}api/openapi.json", timeout=10, trust_env=False)
+    assert r.status_code == 200
+    spec = r.json()
+    post = spec["paths"]["/ask"]["post"]
+    assert {"200", "400", "413", "422", "503"} <= set(post["responses"])
+    assert set(post["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
+        "question",
+        "history",
+    }
+    assert spec["servers"] == [{"url": "/api"}]
+    for page in ("docs", "redoc", "api/docs", "openapi.json"):
+        assert httpx.get(f"{server.url}{page}", timeout=10, trust_env=False).status_code == 404, page
+
+
+@pytest.fixture(scope="module")
+def busy_server(index_copy, tmp_path_factory) -> Iterator[Server]:
+    """A server whose REST API takes one answer at a time and lets none wait."""
+    root = tmp_path_factory.mktemp("busy")
+    (root / "data").mkdir()
+    env = {"ASSISTANT_API_CONCURRENCY": "1", "ASSISTANT_API_QUEUE": "0"}
+    srv = start_server(index_copy, root / "data", root / "netlog.txt", root / "server.log", env=env)
+    yield srv
+    stop_server(srv)
+
+
+def test_rest_full_queue_is_503_with_retry_after(busy_server):
+    import asyncio
+
+    from assistant import config
+
+    async def burst(n: int) -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+            body = {"question": "行政村5G覆盖率是多少？" * 40}  # long: each answer takes a while
+            url = f"{busy_server.url}api/ask"
+            return await asyncio.gather(*(client.post(url, json=body) for _ in range(n)))
+
+    responses = asyncio.run(burst(40))
+    codes = sorted(r.status_code for r in responses)
+    assert set(codes) == {200, 503}, codes
+    busy = [r for r in responses if r.status_code == 503]
+    assert all(r.headers["retry-after"] == str(config.API_RETRY_AFTER_S) for r in busy)
+    assert all("retry" in r.json()["error"] for r in busy)
+    assert rest_ask(busy_server, {"question": ANSWERED}).status_code == 200  # and it recovers
 
 
 # -------------------------------------------------------------------- hot reload
@@ -427,10 +575,18 @@ def chromium():
         browser.close()
 
 
+#: Browser set-ups for ``@pytest.mark.parametrize("browser", [...], indirect=True)``: the page
+#: must not depend on the browser's language, so the audits run with an English one.
+PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "en-US", "has_touch": True, "is_mobile": True}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "en-US"}
+
+
 @pytest.fixture
-def browser(chromium, server, tmp_path_factory) -> Iterator[Browser]:
-    """A fresh zh-CN page on the chat; every non-loopback request is aborted and recorded."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+def browser(request, chromium, server, tmp_path_factory) -> Iterator[Browser]:
+    """A fresh page on the chat (zh-CN desktop unless parametrised); every non-loopback
+    request is aborted and recorded."""
+    setup = getattr(request, "param", {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"})
+    context = chromium.new_context(**setup)
     outside: list[str] = []
     dialogs: list[str] = []
 
@@ -554,6 +710,88 @@ def test_phone_width_has_no_horizontal_overflow(browser):
     width = page.evaluate("document.documentElement.scrollWidth")
     print("screenshot:", browser.shot("phone"))
     assert width <= 390
+    browser.assert_offline()
+
+
+#: Gradio's own words and names that stay as they are in a Chinese page.
+NAMES = re.compile(r"\b(API|Gradio)\b")
+
+#: Every string a resident sees or hears outside the chat's messages and the example questions:
+#: visible text, and the accessible names, titles, placeholders and alt texts of all elements.
+UI_STRINGS_JS = """() => {
+  const skip = (el) => el.closest("#qa-chat .message-content, #qa-examples .gallery, style, script");
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const el = walk.currentNode.parentElement, text = walk.currentNode.data.trim();
+    if (text && !skip(el) && el.getClientRects().length) out.push(text);
+  }
+  for (const el of document.querySelectorAll("[aria-label], [title], [placeholder], [alt]"))
+    for (const a of ["aria-label", "title", "placeholder", "alt"])
+      if (el.getAttribute(a)) out.push(el.getAttribute(a));
+  return out;
+}"""
+
+
+def settle(page) -> None:
+    """Wait until no fade runs (a fading message has less contrast for a moment); the toast's
+    countdown bar runs for its whole life and is no fade."""
+    page.wait_for_function(
+        """document.getAnimations().every(a => a.playState !== "running"
+                                              || a.effect.getComputedTiming().duration > 2000)""",
+        timeout=10000,
+    )
+
+
+@pytest.mark.parametrize("browser", [PHONE, DESKTOP], indirect=True, ids=["phone-390", "desktop-1366"])
+def test_page_is_chinese_readable_and_accessible_in_an_english_browser(browser):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = browser.page
+    width = page.viewport_size["width"]
+    examples = page.locator("#qa-examples button")
+    assert examples.count() == 6
+    for i in range(6):  # every example on the first screen, phone included
+        box = examples.nth(i).bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"], (i, box)
+
+    ask_in_page(page, ANSWERED, 1)
+    cite = page.locator("#qa-chat .qa-cite").first
+    assert not cite.locator("mark").is_visible()
+    marker = page.locator("#qa-chat .qa-quote a.qa-ref").first
+    marker.tap() if width < 500 else marker.click()  # the [1] in the quote opens its citation
+    cite.locator("mark").wait_for(state="visible")
+    ask_in_page(page, OUT_OF_SCOPE, 2)
+    page.locator("#qa-chat button[aria-label='赞']").first.click()
+    toast = page.locator(".toast-title").first
+    toast.wait_for(state="visible")
+    settle(page)
+
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert toast.inner_text().strip() == "提示"
+    strings = page.evaluate(UI_STRINGS_JS)
+    english = sorted({s for s in strings if re.search(r"[A-Za-z]{2,}", NAMES.sub("", s))})
+    assert not english, english
+    assert {"清空对话", "赞", "踩"} <= set(strings) and "试试这些问题" in strings
+    labels = page.evaluate("[...document.querySelectorAll('[aria-label]')].map(e => e.ariaLabel)")
+    assert not [label for label in labels if "<" in label or "message:" in label], labels
+    assert f"你的问题：{ANSWERED}" in labels
+
+    # The clear button has its own row above the conversation; nothing is wider than the screen.
+    clear = page.locator("#qa-chat button[aria-label='清空对话']").bounding_box()
+    log = page.locator("#qa-chat [role=log]").bounding_box()
+    assert clear and log and clear["y"] + clear["height"] <= log["y"] + 1, (clear, log)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    results = Axe().run(page)
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    print(f"axe at {width} px:", results.generate_snapshot() or "no violations")
+    print("screenshot:", browser.shot(f"audit-{width}"))
+    assert not serious, serious
     browser.assert_offline()
 
 
