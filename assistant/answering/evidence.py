@@ -131,13 +131,14 @@ def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context
     )
 
 
-def context_text(c: Candidate, retriever: Retriever) -> str:
-    """The best sentence with its surroundings: its passage, widened to CONTEXT_CHARS on
-    each side, because the subject of a sentence is often named a sentence or two before."""
+def context_text(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> str:
+    """The best sentence with its surroundings, normalised: its passage, widened to
+    ``context_chars`` on each side, because the subject of a sentence is often named a
+    sentence or two before."""
     text = retriever.documents[c.passage.doc_id].text
     start = min(c.passage.start, max(0, c.start - config.ANSWERING.context_chars))
     end = max(c.passage.end, min(len(text), c.end + config.ANSWERING.context_chars))
-    return text[start:end]
+    return vocab.normalised(c.passage.doc_id, start, end)
 
 
 _PERCENT_ASK = re.compile(r"百分|比例|占比|率|percent|rate|share", re.I)

@@ -68,7 +68,7 @@ def answer(
     # Coverage of the question's words by the best sentence's surroundings, heading and title.
     if best is not None:
         doc = retriever.documents[best.passage.doc_id]
-        context = " ".join((doc.title, best.passage.section, context_text(best, retriever)))
+        context = " ".join((doc.title, best.passage.section, context_text(best, retriever, vocab)))
         cov = coverage_of(topic, context, retriever.encoder, vocab)
     else:
         context, cov = "", Coverage(0.0, terms)

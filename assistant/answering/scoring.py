@@ -27,7 +27,10 @@ def score_sentences(
     vocab = vocabulary(retriever)
     settings = config.ANSWERING
     qv = retriever.encoder.encode([normalise_query_text(query)])[0]
-    sv = retriever.encoder.encode([normalise_query_text(c.text) for c in cands])
+    # Candidate text as questions are matched: cut from each document normalised once
+    # (converting Traditional sentences one by one cost ~40 % of an answer on DRCD).
+    texts = [vocab.normalised(c.passage.doc_id, c.start, c.end) for c in cands]
+    sv = retriever.encoder.encode(texts)
     dense = np.clip(sv @ qv, 0, 1)
     # Words carried over from the previous question weigh half as much as the new ones
     # together: they locate the topic, the new question says what is asked about it.
@@ -38,10 +41,10 @@ def score_sentences(
         weights |= {t: w * min(1.0, scale) for t, w in carried.items()}
     total = sum(weights.values()) or 1.0
     wanted = fact_pattern(query, kind)
-    for c, d in zip(cands, dense):
-        own = term_credits(list(weights), c.text, retriever.encoder, vocab, words=indexed_words(c, retriever))
-        doc_text = retriever.documents[c.passage.doc_id].text
-        before = doc_text[max(c.passage.start, c.start - config.ANSWERING.before_chars) : c.start]
+    for c, text, d in zip(cands, texts, dense):
+        own = term_credits(list(weights), text, retriever.encoder, vocab, words=indexed_words(c, retriever))
+        before_start = max(c.passage.start, c.start - settings.before_chars)
+        before = vocab.normalised(c.passage.doc_id, before_start, c.start)
         prev = term_credits([t for t in weights if own.get(t, 0) < 1], before, retriever.encoder, vocab)
         lexical = (
             sum(
