@@ -29,7 +29,8 @@ def term_credits(
     synonym_sim: float | None = None,
     words: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """How well ``text`` covers each term: 1 written or synonym, 0.5 related, 0 absent.
+    """How well ``text`` (already normalised, see ``Vocabulary.normalised``) covers each
+    term: 1 written or synonym, 0.5 related, 0 absent.
 
     A term counts in full when written in the text or when the model's word vectors call
     it a synonym of a word there (cosine >= synonym_sim, e.g. 孩子/儿童); half when it
@@ -38,15 +39,14 @@ def term_credits(
     exactly: to a word-vector model every city looks like every other city. ``words``: the
     text's words, when the index already holds them.
     """
-    low = normalise_query_text(text)
-    credit = {t: 1.0 for t in terms if t in low}
+    credit = {t: 1.0 for t in terms if t in text}
     # Latin words and codes must be written: the vectors of short Latin strings are noise
     # (gdp ~ abc at 0.61), and across languages the lexicon, not the vectors, is the bridge.
     soft = [t for t in terms if t not in credit and CJK.match(t) and not vocab.is_place(t)]
     if not soft:
         return credit
     # A corpus sentence's words come from the index (segmented once, at reindex).
-    cut = segment(low) if words is None else words
+    cut = segment(text) if words is None else words
     words = sorted({w for w in cut if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})
     if words:
         sims = encoder.encode(soft) @ encoder.encode(words).T

@@ -14,6 +14,7 @@ import re
 from typing import Sequence
 
 from .. import config
+from ..lexical import normalise_query_text
 from ..retrieval import Retriever, default_retriever
 from .decision import Case, decide
 from .evidence import (
@@ -68,7 +69,8 @@ def answer(
     # Coverage of the question's words by the best sentence's surroundings, heading and title.
     if best is not None:
         doc = retriever.documents[best.passage.doc_id]
-        context = " ".join((doc.title, best.passage.section, context_text(best, retriever, vocab)))
+        heading = normalise_query_text(f"{doc.title} {best.passage.section}")
+        context = f"{heading} {context_text(best, retriever, vocab)}"
         cov = coverage_of(topic, context, retriever.encoder, vocab)
     else:
         context, cov = "", Coverage(0.0, terms)

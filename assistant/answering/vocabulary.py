@@ -14,8 +14,9 @@ import threading
 import weakref
 
 from .. import config
-from ..lexical import normalise_query_text, segment
+from ..lexical import segment
 from ..retrieval import Retriever
+from ..sentences import normalise_with_origin
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -35,11 +36,12 @@ class Vocabulary:
         segment("")  # initialises jieba's dictionary
         self.freq = jieba.dt.FREQ
         self.total = jieba.dt.total
-        self.all_text = normalise_query_text("\n".join(d.text for d in retriever.documents.values()))
+        # Each document normalised once, with its offset map: answering cuts candidate text
+        # from these, and the whole corpus is searched as one text.
+        self._normalised = {d: normalise_with_origin(doc.text) for d, doc in retriever.documents.items()}
+        self.all_text = "\n".join(norm for norm, _ in self._normalised.values())
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
-        self._documents = retriever.documents
-        self._normalised: dict[str, tuple[str, list[int] | None]] = {}
         self._tags: dict[str, str] | None = None
         self._readings: dict[str, set[str]] | None = None  # pinyin syllable -> characters
 
@@ -121,12 +123,8 @@ class Vocabulary:
 
     def normalised(self, doc_id: str, start: int, end: int) -> str:
         """``text[start:end]`` of a document in the form questions are matched in (Simplified,
-        lower-case), cut from the whole document normalised once: slices normalised one by one
-        cost most of an answer's time."""
-        if doc_id not in self._normalised:
-            from ..sentences import normalise_with_origin
-
-            self._normalised[doc_id] = normalise_with_origin(self._documents[doc_id].text)
+        lower-case), cut from the document normalised once: slices normalised one by one cost
+        most of an answer's time."""
         norm, origin = self._normalised[doc_id]
         if origin is None:
             return norm[start:end]
