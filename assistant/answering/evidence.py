@@ -10,7 +10,7 @@ from .. import config
 from ..chunking import split_sentences
 from ..lexical import normalise_query_text, segment
 from ..retrieval import Passage, Retriever
-from .question import KINDS, asked_unit
+from .question import KINDS, Question, asked_unit
 from .vocabulary import ADMIN_SUFFIXES, CJK, Vocabulary
 
 
@@ -203,3 +203,42 @@ def indexed_words(c: Candidate, retriever: Retriever) -> tuple[str, ...] | None:
         if (s.start, s.end) == (c.start, c.end):
             return s.words
     return None
+
+
+def asked_thing_absent(
+    q: Question, cov: Coverage, context: str, retriever: Retriever, vocab: Vocabulary
+) -> bool:
+    """The thing asked about (``q.focus``) is missing: a noun neither written near the best
+    sentence nor a close synonym (票价 is not covered by 订票), another word not even in
+    part, and no source writes it at all. One written elsewhere is left to coverage, as the
+    answer often names it differently (国家 → 阿根廷); a word jieba only guessed, the verb
+    of a when-question and a predicate (担任 in 担任什么职务) are no reliable focus."""
+    focus = q.focus
+    if focus is None:
+        return False
+    noun = not q.english and vocab.is_noun(focus)
+    absent = focus in cov.missing or (noun and focus in cov.partial)
+    if noun and not absent:
+        strict = term_credits([focus], context, retriever.encoder, vocab, config.ANSWERING.focus_synonym_sim)
+        absent = strict.get(focus, 0.0) < 1.0
+    return (
+        absent
+        and (q.english or focus in vocab.freq)
+        and (q.kind != "date" or noun)
+        and not q.focus_is_predicate
+        and not vocab.mentions(focus)
+    )
+
+
+def states_asked_fact(q: Question, chosen: list[Candidate], ranked: list[Candidate]) -> bool:
+    """Whether the quotes hold the kind of fact asked: a how-many question an amount the
+    question does not already name (not "6号线" or "4月" for "6号线有多少个车站"), 几点 a
+    time of day and 哪个区 a district the question does not name, 分别是哪几家 an
+    enumeration ("4家企业入选" names none), a when-question a date among the best sentences."""
+    if q.kind == "number":
+        return any(quantities(c.text, q.query) for c in chosen)
+    if q.kind in ("time", "where"):
+        return any(m.group() not in q.text for c in chosen for m in KINDS[q.kind][1].finditer(c.text))
+    if q.kind == "list":
+        return any(re.search(r"、|和|及|与|等", c.text) for c in chosen)
+    return q.kind != "date" or any(KINDS["date"][1].search(c.text) for c in ranked[:3])

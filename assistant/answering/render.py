@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .. import config
 from ..retrieval import Passage, Retriever
-from .types import Citation
+from .evidence import Candidate
+from .question import Question
+from .types import Answer, Citation
 
 
 def _source_line(c: Citation) -> str:
@@ -68,3 +70,55 @@ def suggest(retriever: Retriever, passages: list[Passage], n: int = 3) -> list[s
             if len(out) >= n:
                 return out
     return out
+
+
+def refusal(
+    q: Question,
+    missing: tuple[str, ...],
+    suggestions: list[str],
+    confidence: float,
+    reasons: tuple[str, ...],
+    version: str,
+) -> Answer:
+    return Answer(
+        question=q.text,
+        text=render_refusal(list(missing), suggestions, q.english, q.truncated),
+        citations=(),
+        refused=True,
+        confidence=round(confidence, 3),
+        truncated=q.truncated,
+        missing_terms=missing,
+        suggestions=tuple(suggestions),
+        index_version=version,
+        reasons=reasons,
+    )
+
+
+def quoted(q: Question, chosen: list[Candidate], confidence: float, version: str) -> Answer:
+    """The answer quoting ``chosen``, each cited by its offsets in the normalised document."""
+    citations = tuple(
+        Citation(
+            n,
+            c.passage.doc_id,
+            c.passage.title,
+            c.passage.section,
+            c.passage.date,
+            c.passage.source,
+            c.text,
+            c.passage.text,
+            c.start,
+            c.end,
+            c.passage.start,
+            c.passage.end,
+        )
+        for n, c in enumerate(chosen, 1)
+    )
+    return Answer(
+        question=q.text,
+        text=render_answer(list(citations), q.kind, q.english, q.truncated),
+        citations=citations,
+        refused=False,
+        confidence=round(confidence, 3),
+        truncated=q.truncated,
+        index_version=version,
+    )

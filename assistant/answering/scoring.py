@@ -9,7 +9,8 @@ import numpy as np
 from .. import config
 from ..lexical import normalise_query_text
 from ..retrieval import Retriever
-from .evidence import Candidate, fact_pattern, indexed_words, term_credits
+from .evidence import Candidate, Coverage, fact_pattern, indexed_words, term_credits
+from .question import Question
 from .vocabulary import vocabulary
 
 
@@ -77,3 +78,17 @@ def combine_confidence(coverage: float, dense: float, sentence: float) -> float:
     """One number in [0, 1]: mostly term coverage, tempered by semantic similarity."""
     w_cov, w_dense, w_sentence = config.ANSWERING.confidence_weights
     return max(0.0, min(1.0, w_cov * coverage + w_dense * dense + w_sentence * min(1.0, sentence)))
+
+
+def answer_confidence(
+    q: Question, topic: list[str], best: Candidate, cov: Coverage, retriever: Retriever
+) -> float:
+    """The best sentence's confidence from the question's coverage, its similarity and score."""
+    if not q.terms:
+        return 0.0
+    dense = best.passage.dense
+    if q.english and topic:
+        # Cross-language similarity runs lower than within Chinese; compare in Chinese too.
+        pair = retriever.encoder.encode([" ".join(topic), best.passage.text])
+        dense = max(dense, float(pair[0] @ pair[1]))
+    return combine_confidence(cov.ratio, dense, best.score)
