@@ -73,11 +73,13 @@ def test_a_database_from_before_reasons_is_migrated_and_keeps_its_rows(tmp_path)
     path = tmp_path / "feedback.sqlite3"
     with sqlite3.connect(path) as conn:  # the table as the previous version created it
         conn.execute(
-            "CREATE TABLE unanswered (id INTEGER PRIMARY KEY, time TEXT NOT NULL, channel TEXT NOT NULL,"
-            " question TEXT NOT NULL, missing_terms TEXT NOT NULL, confidence REAL, index_version TEXT NOT NULL)"
+            "CREATE TABLE unanswered (id INTEGER PRIMARY KEY, time TEXT NOT NULL,"
+            " channel TEXT NOT NULL, question TEXT NOT NULL, missing_terms TEXT NOT NULL,"
+            " confidence REAL, index_version TEXT NOT NULL)"
         )
         conn.execute(
-            "INSERT INTO unanswered VALUES (1, '2000-01-01T00:00:00+00:00', 'web', '旧问题', '[]', 0.1, 'v-old')"
+            "INSERT INTO unanswered VALUES"
+            " (1, '2000-01-01T00:00:00+00:00', 'web', '旧问题', '[]', 0.1, 'v-old')"
         )
     store = FeedbackStore(path)
     store.log_unanswered(REFUSED)

@@ -127,7 +127,7 @@ def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context
         sentence=norm(c.start, c.end),
         before=norm(before_start, c.start),
         section=norm(0, before_start) + " " + normalise_query_text(c.passage.section),
-        title=normalise_query_text(doc.title),
+        title=vocab.title(doc.doc_id),
     )
 
 

@@ -52,11 +52,12 @@ def answer(
     # Only a sentence whose context writes every name of the question can be about it: a
     # look-alike article about another city holds the same kinds of fact.
     contexts = [context_of(c, retriever, vocab) for c in retrieved]
-    cands = [c for c, ctx in zip(retrieved, contexts) if all(ctx.writes(n) for n in q.names)]
+    eligible = [(c, ctx) for c, ctx in zip(retrieved, contexts) if all(ctx.writes(n) for n in q.names)]
+    cands = [c for c, _ in eligible]
     # A word every eligible document writes in its title (数字青岛, 齿河盗龙) only says which
     # article: rank and measure coverage by the rest, or the opening sentence, which names
     # the article's subject, wins every question, and the title covers any question about it.
-    titles = {ctx.title for c, ctx in zip(retrieved, contexts) if c in cands}
+    titles = {ctx.title for _, ctx in eligible}
     located = {t for t in terms if titles and all(t in title for title in titles)}
     topic = [t for t in terms if t not in located] or terms
     if cands:
@@ -66,8 +67,7 @@ def answer(
 
     # Coverage of the question's words by the best sentence's surroundings, heading and title.
     if best is not None:
-        doc = retriever.documents[best.passage.doc_id]
-        heading = normalise_query_text(f"{doc.title} {best.passage.section}")
+        heading = f"{vocab.title(best.passage.doc_id)} {normalise_query_text(best.passage.section)}"
         context = f"{heading} {context_text(best, retriever, vocab)}"
         cov = coverage_of(topic, context, retriever.encoder, vocab)
     else:

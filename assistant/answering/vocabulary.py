@@ -14,7 +14,7 @@ import threading
 import weakref
 
 from .. import config
-from ..lexical import segment
+from ..lexical import normalise_query_text, segment
 from ..retrieval import Retriever
 from ..sentences import normalise_with_origin
 
@@ -40,6 +40,7 @@ class Vocabulary:
         # from these, and the whole corpus is searched as one text.
         self._normalised = {d: normalise_with_origin(doc.text) for d, doc in retriever.documents.items()}
         self.all_text = "\n".join(norm for norm, _ in self._normalised.values())
+        self._titles = {d: normalise_query_text(doc.title) for d, doc in retriever.documents.items()}
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
         self._tags: dict[str, str] | None = None
@@ -129,6 +130,10 @@ class Vocabulary:
         if origin is None:
             return norm[start:end]
         return norm[bisect.bisect_left(origin, start) : bisect.bisect_left(origin, end)]
+
+    def title(self, doc_id: str) -> str:
+        """A document's title, normalised like questions (once, not per candidate sentence)."""
+        return self._titles[doc_id]
 
     def mentions(self, term: str) -> bool:
         """Whether the sources name ``term``, also without its suffix (山东省 → 山东)."""
