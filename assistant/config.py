@@ -142,8 +142,6 @@ class AnsweringSettings:
     #: Share of the training weight given to the project's own questions: few beside DRCD's,
     #: but the domain the product serves.
     own_questions_share: float = 0.3
-    #: Least refusal precision the threshold must keep on the training folds (when reachable).
-    min_refusal_precision: float = 0.85
 
 
 ANSWERING = AnsweringSettings()

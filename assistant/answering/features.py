@@ -26,7 +26,6 @@ SENTENCE_FEATURES = (
     "coverage_before",  # … of the rest, just before it, where its subject is often named
     "written",  # weighted share of the terms written verbatim in the sentence
     "written_context",  # … in it or its context (earlier in its section, heading, title)
-    "carried",  # share of a follow-up's carried words its context writes
     "dense",  # cosine of question and sentence
     "fact",  # it holds the kind of fact asked (a date, an amount in the asked unit, a list)
     "retrieval",  # its passage's fused retrieval score
@@ -48,7 +47,6 @@ ANSWER_FEATURES = (
     "fact",
     "written_context",
     "pairs_context",
-    "english",
     "log_terms",  # how much the question says: a one-word question is easy to cover by chance
     "kind_what",
 )
@@ -59,8 +57,9 @@ _REFERS_BACK = re.compile(r"^(?:[他她它其该此本这那][^，。]{0,3}|(?:i
 
 def _pairs(q: Question) -> set[str]:
     """The question's CJK character pairs, question words removed: a signal that does not
-    depend on how jieba happened to cut the question or the sentence."""
-    text = QUESTION_WORDS.sub(" ", normalise_query_text(q.text))
+    depend on how jieba happened to cut the question or the sentence. An English question's
+    are those of its terms, in the sources' language."""
+    text = " ".join(q.terms) if q.english else QUESTION_WORDS.sub(" ", normalise_query_text(q.text))
     return {text[i : i + 2] for i in range(len(text) - 1) if CJK.match(text[i]) and CJK.match(text[i + 1])}
 
 
@@ -81,9 +80,10 @@ def sentence_features(
         return np.zeros((0, len(SENTENCE_FEATURES)))
     qv = retriever.encoder.encode([normalise_query_text(q.query)])[0]
     dense = np.clip(retriever.encoder.encode([ctx.sentence for ctx in contexts]) @ qv, 0, 1)
-    weights = {t: vocab.weight(t) for t in topic}
+    # A follow-up's carried words (its subject, 程鹏 for 他) count like its own: training
+    # questions stand alone, so only as terms do they mean to the model what they mean here.
+    weights = {t: vocab.weight(t) for t in [*topic, *q.carried]}
     total = sum(weights.values()) or 1.0
-    carried = [t for t in q.carried if t not in weights]
     wanted = fact_pattern(q.query, q.kind)
     pairs = _pairs(q)
     ranks = {id(p): r for r, p in enumerate(dict.fromkeys(c.passage for c in cands))}
@@ -102,7 +102,6 @@ def sentence_features(
                 sum(w * prev.get(t, 0.0) for t, w in weights.items()) / total,
                 sum(w for t, w in weights.items() if t in ctx.sentence) / total,
                 sum(w for t, w in weights.items() if ctx.writes(t)) / total,
-                sum(ctx.writes(t) for t in carried) / len(carried) if carried else 1.0,
                 float(d),
                 1.0 if wanted is None or wanted.search(c.text) else 0.0,
                 c.passage.score,
@@ -134,7 +133,6 @@ def answer_features(
             f["fact"],
             f["written_context"],
             f["pairs_context"],
-            float(q.english),
             math.log1p(len(q.terms)),
             float(q.kind == "what"),
         ]

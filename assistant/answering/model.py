@@ -82,7 +82,7 @@ def load_model(path: Path | None = None) -> AnswerModel:
     path = Path(path or config.answer_model_path())
     try:
         z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ModelError(f"cannot read the answer model {path} ({exc}): run `{TRAIN_COMMAND}`") from exc
     with z:
         try:
