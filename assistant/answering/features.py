@@ -36,6 +36,12 @@ SENTENCE_FEATURES = (
     "pairs_context",  # … in it or its context
     "position",  # where it stands in its document (0 start, 1 end): openings name, later sentences tell
     "kind_what",  # the question asks no specific kind of fact
+    # How far below the question's best candidate it is on the strongest signals: a linear
+    # model ranks within a question better from these than from absolute values alone.
+    "coverage_gap",
+    "written_gap",
+    "dense_gap",
+    "pairs_gap",
 )
 
 #: Columns of the answer model, in order.
@@ -80,9 +86,7 @@ def sentence_features(
         return np.zeros((0, len(SENTENCE_FEATURES)))
     qv = retriever.encoder.encode([normalise_query_text(q.query)])[0]
     dense = np.clip(retriever.encoder.encode([ctx.sentence for ctx in contexts]) @ qv, 0, 1)
-    # A follow-up's carried words (its subject, 程鹏 for 他) count like its own: training
-    # questions stand alone, so only as terms do they mean to the model what they mean here.
-    weights = {t: vocab.weight(t) for t in [*topic, *q.carried]}
+    weights = {t: vocab.weight(t) for t in topic}
     total = sum(weights.values()) or 1.0
     wanted = fact_pattern(q.query, q.kind)
     pairs = _pairs(q)
@@ -114,7 +118,9 @@ def sentence_features(
                 float(q.kind == "what"),
             ]
         )
-    return np.asarray(rows, dtype=np.float64)
+    x = np.asarray(rows, dtype=np.float64)
+    columns = [SENTENCE_FEATURES.index(n) for n in ("coverage", "written", "dense", "pairs")]
+    return np.hstack([x, x[:, columns] - x[:, columns].max(axis=0)])
 
 
 def answer_features(

@@ -52,7 +52,7 @@ class Evidence:
     retrieved: list[Candidate]
     contexts: list[Context]
     eligible: list[Candidate]  # those whose context writes every name of the question
-    topic: list[str]  # the question's terms that tell what is asked, not which article
+    topic: list[str]  # the terms that tell what is asked (a follow-up's carried ones too), not which article
     x: np.ndarray  # SENTENCE_FEATURES of the eligible candidates
 
 
@@ -78,6 +78,9 @@ def gather(question: str, history: Sequence[Turn], retriever: Retriever) -> Evid
     titles = {ctx.title for _, ctx in pairs}
     located = {t for t in q.terms if titles and all(t in title for title in titles)}
     topic = [t for t in q.terms if t not in located] or list(q.terms)
+    # A follow-up's carried words (its subject, 程鹏 for 他) count like its own: training
+    # questions stand alone, so only as terms do they mean to the model what they mean here.
+    topic += [t for t in q.carried if t not in topic and t not in located]
     eligible = [c for c, _ in pairs]
     x = sentence_features(q, eligible, [ctx for _, ctx in pairs], topic, retriever)
     return Evidence(q, passages, retrieved, contexts, eligible, topic, x)
