@@ -45,5 +45,7 @@ def _num(value: float | None) -> str:
 def format_reliability(rows: list[dict]) -> str:
     lines = ["| confidence | answered | mean confidence | share right |", "|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['bin']} | {r['answered']} | {_num(r['mean_confidence'])} | {_num(r['share_right'])} |")
+        lines.append(
+            f"| {r['bin']} | {r['answered']} | {_num(r['mean_confidence'])} | {_num(r['share_right'])} |"
+        )
     return "\n".join(lines)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answering import Turn, answer
-from .calibration import expected_calibration_error, format_reliability, reliability
 from .answering.question import resolve_follow_up
+from .calibration import expected_calibration_error, format_reliability, reliability
 from .retrieval import Retriever
 
 _LINE_SHAPE = '{"question": ..., "answers": [...], "history": [...] (optional), "type": ... (optional)}'

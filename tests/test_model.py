@@ -12,7 +12,14 @@ import pytest
 
 from assistant import config
 from assistant.answering.features import ANSWER_FEATURES, SENTENCE_FEATURES
-from assistant.answering.model import TRAIN_COMMAND, AnswerModel, Logistic, ModelError, load_model, schema_hash
+from assistant.answering.model import (
+    TRAIN_COMMAND,
+    AnswerModel,
+    Logistic,
+    ModelError,
+    load_model,
+    schema_hash,
+)
 
 
 def test_the_committed_model_was_trained_for_these_features():
@@ -66,7 +73,16 @@ def test_cli_ask_exits_2_naming_the_train_command_when_the_model_is_stale(tmp_pa
     _tiny(tmp_path / "m.npz", schema="0123456789abcdef")
     env = os.environ | {"ASSISTANT_ANSWER_MODEL": str(tmp_path / "m.npz")}
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", "青岛有多少个数据中心？", "--index", str(index_copy), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "ask",
+            "青岛有多少个数据中心？",
+            "--index",
+            str(index_copy),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         env=env,
