@@ -19,6 +19,7 @@ from . import config
 EXIT_CORPUS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INDEX = 3
+EXIT_MODEL = 2  # the answer model is missing or stale: the message names the train command
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a program that SIGPIPE stopped
 
 
@@ -170,8 +171,10 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _limit_malloc_arenas()
+    from .answering.model import current_model
     from .web import serve
 
+    current_model()  # a missing or stale answer model stops the server here, not at the first question
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host}: other machines can reach the chat", file=sys.stderr)
     serve(args.host, args.port, args.index)
@@ -310,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
+    from .answering.model import ModelError
     from .corpus import CorpusError
     from .index import IndexError_
     from .retrieval import QuestionError
@@ -325,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         return _emit_error(args, str(exc), EXIT_BAD_INPUT)
     except IndexError_ as exc:
         return _emit_error(args, str(exc), EXIT_INDEX)
+    except ModelError as exc:
+        return _emit_error(args, str(exc), EXIT_MODEL)
     except CorpusError as exc:  # no corpus folder, a bad catalogue.toml: nothing was built
         return _emit_error(args, printable(str(exc)), EXIT_CORPUS)
 

@@ -70,7 +70,7 @@ def model_name() -> str:
     return model_override() or str(BUNDLED_MODEL_DIR)
 
 
-#: Where the trained answerer's coefficients are saved (issue 12; nothing reads the file yet).
+#: Where the trained answerer's coefficients are saved (``python -m assistant.answering.train``).
 DEFAULT_ANSWER_MODEL = PACKAGE_DIR / "models" / "answerer.npz"
 
 
@@ -119,8 +119,6 @@ class AnsweringSettings:
     max_quotes: int = 2
     #: A further sentence is quoted only if it scores at least this share of the best one.
     second_quote_ratio: float = 0.9
-    #: Sentences shorter than this are scored down: they rarely state a fact on their own.
-    min_quote_chars: int = 15
     #: Characters around the best sentence that count as its context for term coverage.
     context_chars: int = 200
     #: Characters before a sentence that may name its subject (他, 该公司).
@@ -136,16 +134,14 @@ class AnsweringSettings:
     verb_weight: float = 0.5
     #: An English word the lexicon cannot translate weighs like a mid-weight word: a guess, not a fact.
     untranslated_weight: float = 3.0
-    #: A sentence's score: weights of term coverage, dense similarity, the asked kind of fact, retrieval.
-    score_weights: tuple[float, float, float, float] = (0.45, 0.3, 0.15, 0.1)
-    #: Credit for a term written just before a sentence (often its subject) instead of in it.
-    before_credit: float = 0.5
-    #: A follow-up's carried-over words weigh at most this share of the new question's words.
-    carried_share: float = 0.5
-    #: Confidence: weights of term coverage, dense similarity and the sentence's score.
-    confidence_weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
-    #: Answers whose confidence falls below this are refused.
-    refuse_below: float = 0.47
+    # Training of the answer model (``python -m assistant.answering.train``).
+    #: Folds by article for out-of-fold fitting, the threshold and the DRCD figures.
+    folds: int = 5
+    #: Inverse L2 strength of both logistic regressions (scikit-learn's ``C``).
+    regularisation_c: float = 1.0
+    #: Share of the training weight given to the project's own questions: few beside DRCD's,
+    #: but the domain the product serves.
+    own_questions_share: float = 0.3
 
 
 ANSWERING = AnsweringSettings()

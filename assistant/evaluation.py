@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .answering import Turn, answer
 from .answering.question import resolve_follow_up
+from .calibration import expected_calibration_error, format_reliability, reliability
 from .retrieval import Retriever
 
 _LINE_SHAPE = '{"question": ..., "answers": [...], "history": [...] (optional), "type": ... (optional)}'
@@ -91,6 +92,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     reasons: dict[str, Counter[str]] = {"answerable": Counter(), "must_refuse": Counter()}
     answerable = [i for i in items if i.answers]
     must_refuse = [i for i in items if not i.answers]
+    calibrated: list[tuple[float, bool]] = []  # (confidence, right) of each answered question
     for item in items:
         turns = _conversation(item, retriever)
         result = answer(item.question, turns, retriever=retriever)
@@ -101,6 +103,9 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         asked = {"question": item.question, "type": item.type}
         if item.history:
             asked["history"] = list(item.history)
+        if not result.refused:
+            right = bool(gold) and any(g in c.quote for c in result.citations for g in gold)
+            calibrated.append((result.confidence, right))
         if not gold:
             refused_ok += result.refused
             type_right[item.type] += result.refused
@@ -153,6 +158,8 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         "refusal_precision": refused_ok / refused_total if refused_total else 1.0,
         "by_type": {t: {"right": type_right[t], "total": n} for t, n in sorted(type_total.items()) if t},
         "refusal_reasons": {side: dict(sorted(c.items())) for side, c in reasons.items()},
+        "ece": expected_calibration_error(calibrated),
+        "reliability": reliability(calibrated),
         "failures": failures,
     }
 
@@ -194,4 +201,7 @@ def format_report(report: dict) -> str:
                 f"refusals on {side.replace('_', '-')} questions: "
                 + ", ".join(f"{name} {n}" for name, n in counts.items())
             )
+    if r["ece"] is not None:
+        lines.append(f"calibration of confidence (answered questions): ECE {r['ece']:.3f}")
+        lines.append(format_reliability(r["reliability"]))
     return "\n".join(lines)

@@ -64,7 +64,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import Retriever, answer, squad
+from assistant import Retriever, answer, calibration, squad
 from assistant.chunking import split_sentences
 from assistant.evaluation import gate_failures
 from benchmarks.run import assistant_command, blas_info, machine, percentile
@@ -72,7 +72,6 @@ from benchmarks.run import assistant_command, blas_info, machine, percentile
 DEFAULT_SEEDS = (0, 1, 2)
 #: At most this many sentences may be quoted for an answer to count as right (issue 12).
 MAX_RIGHT_SENTENCES = 2
-BINS = 10
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "refusal_recall": _share(refused_ok, len(must_refuse)),
         "refusal_precision": _share(refused_ok, refusals),
         "answered": len(answered),
-        "ece": expected_calibration_error(answered),
+        "ece": calibration.expected_calibration_error((o.confidence, o.right) for o in answered),
         "mean_quoted_chars": statistics.fmean(o.quoted_chars for o in answered) if answered else None,
         "answer_p50_ms": percentile(times, 50),
         "answer_p95_ms": percentile(times, 95),
@@ -221,27 +220,7 @@ def summarise(outcomes: list[Outcome]) -> dict:
 
 def reliability(outcomes: list[Outcome]) -> list[dict]:
     """The answered questions in 10 equal-width bins of confidence: count, mean confidence, share right."""
-    bins: list[list[Outcome]] = [[] for _ in range(BINS)]
-    for o in outcomes:
-        if not o.refused:
-            bins[min(BINS - 1, max(0, int(o.confidence * BINS)))].append(o)
-    return [
-        {
-            "bin": f"{i / BINS:.1f}–{(i + 1) / BINS:.1f}",
-            "answered": len(b),
-            "mean_confidence": statistics.fmean(o.confidence for o in b) if b else None,
-            "share_right": statistics.fmean(o.right for o in b) if b else None,
-        }
-        for i, b in enumerate(bins)
-    ]
-
-
-def expected_calibration_error(outcomes: list[Outcome]) -> float | None:
-    rows = [r for r in reliability(outcomes) if r["answered"]]
-    total = sum(r["answered"] for r in rows)
-    if not total:
-        return None
-    return sum(r["answered"] / total * abs(r["share_right"] - r["mean_confidence"]) for r in rows)
+    return calibration.reliability((o.confidence, o.right) for o in outcomes if not o.refused)
 
 
 def mean_figures(runs: list[dict]) -> dict:
@@ -302,15 +281,6 @@ def format_table(runs: list[dict], mean: dict | None) -> str:
     for label, how in ROWS:
         cells = [how(v) if callable(how) else _num(v.get(how)) for v in values]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def format_reliability(rows: list[dict]) -> str:
-    lines = ["| confidence | answered | mean confidence | share right |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(
-            f"| {r['bin']} | {r['answered']} | {_num(r['mean_confidence'])} | {_num(r['share_right'])} |"
-        )
     return "\n".join(lines)
 
 
@@ -412,7 +382,7 @@ def format_report(report: dict) -> str:
             "(right = quote holds a gold, <= 2 sentences):"
         ),
         "",
-        format_reliability(report["reliability"]),
+        calibration.format_reliability(report["reliability"]),
         "",
     ]
     if report["reasons"]:

@@ -12,6 +12,7 @@ import json
 import random
 import subprocess
 import sys
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -188,6 +189,9 @@ def test_open_domain_benchmark_measures_a_squad_file(tmp_path):
     articles = squad.load(source)
     split = squad.split_articles(articles, 0.25, 0)
     fold0 = [a for a in split.indexed if squad.fold_of(a, 2) == 0]
+    from assistant import config
+
+    shutil.copy(config.DEFAULT_ANSWER_MODEL, tmp_path / "m.npz")
     proc = _open_domain(
         str(source), "--seed", "0", "--hold-out", "0.25", "--fold", "0/2", "--json", "--answer-model", "m.npz",
         cwd=tmp_path,

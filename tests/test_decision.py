@@ -40,6 +40,7 @@ def _case(q: Question | None = None, **kw) -> Case:
         unit_ok=True,
         fact_ok=True,
         confidence=0.9,
+        threshold=0.4,
         uncovered=(),
     )
     return Case(**(base | kw))

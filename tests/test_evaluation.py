@@ -18,11 +18,11 @@ from assistant.evaluation import (
     read_questions,
 )
 
-# "他" needs the history: the article quotes two company officers, 程鹏 and 徐楠楠.
+# "它" needs the history: alone, nothing says which of the article's projects is meant.
 FOLLOW_UP = {
-    "question": "他在公司担任什么职务？",
-    "history": ["程鹏在哪家公司工作？"],
-    "answers": ["首席数据官"],
+    "question": "它有什么特别之处？",
+    "history": ["青岛地铁6号线是什么时候开通的？"],
+    "answers": ["全国第一条全自主运行系统"],
     "type": "pronoun",
 }
 
@@ -37,7 +37,7 @@ def test_read_questions_types_history_and_keeps_plain_lines(tmp_path):
     items = read_questions(write_lines(tmp_path / "q.jsonl", plain, FOLLOW_UP))
     assert items == [
         EvalItem("行政村5G覆盖率是多少？", ("95.15%",)),
-        EvalItem("他在公司担任什么职务？", ("首席数据官",), ("程鹏在哪家公司工作？",), "pronoun"),
+        EvalItem("它有什么特别之处？", ("全国第一条全自主运行系统",), ("青岛地铁6号线是什么时候开通的？",), "pronoun"),
     ]
 
 

@@ -8,10 +8,9 @@ why a question was refused. Units are registered in order with ``@unit``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
-from .. import config
 from .question import Question
 
 
@@ -28,8 +27,12 @@ class Case:
     focus_absent: bool  # the thing asked about is neither written nor a close synonym near the quote
     unit_ok: bool  # the asked measure (公里, 元) is in a quote
     fact_ok: bool  # the asked kind of fact (an amount, a date, a time, a district, a list) is there
-    confidence: float
+    confidence: float  # the answer model's probability that the quote answers
+    threshold: float  # below it the trained objective refuses
     uncovered: tuple[str, ...]  # question terms the best sentence's context does not cover
+
+    def with_confidence(self, confidence: float) -> Case:
+        return replace(self, confidence=confidence)
 
 
 Unit = Callable[[Case], "tuple[str, ...] | None"]
@@ -99,8 +102,8 @@ def fact_missing(case: Case) -> tuple[str, ...] | None:
 
 @unit
 def low_confidence(case: Case) -> tuple[str, ...] | None:
-    """Term coverage tempered by similarity is below ``ANSWERING.refuse_below``."""
-    return case.uncovered if case.eligible and case.confidence < config.ANSWERING.refuse_below else None
+    """The answer model's probability that the quote answers is below the trained threshold."""
+    return case.uncovered if case.eligible and case.confidence < case.threshold else None
 
 
 def decide(case: Case) -> tuple[tuple[str, ...], tuple[str, ...]]:

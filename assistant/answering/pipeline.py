@@ -2,21 +2,29 @@
 
 Nothing here writes a fact. Every answer is a template (lead-in, source line) around
 whole sentences cut from ``Document.text`` by offset, so a quote can always be
-highlighted in its source. The refusal decision rests on two signals that mean the
-same on any corpus: how much of the question's specific vocabulary the best passage
-covers, and whether the asked-for kind of fact (a number with the asked unit, a
-date, a name) is there at all.
+highlighted in its source. Which sentence is quoted and whether to answer at all come
+from the trained models (``model.py``), over features that mean the same on any corpus
+(``features.py``); named units (``decision.py``) refuse what the sources cannot answer
+whatever the models say, such as a question naming a place no source writes.
+
+``gather`` and ``assess`` are the two halves of ``answer`` that training reuses: the
+evidence does not depend on the models, the assessment does.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
+
+import numpy as np
 
 from .. import config
 from ..lexical import normalise_query_text
-from ..retrieval import Retriever, default_retriever
+from ..retrieval import Passage, Retriever, default_retriever
 from .decision import Case, decide
 from .evidence import (
+    Candidate,
+    Context,
     Coverage,
     asked_thing_absent,
     candidate_sentences,
@@ -26,11 +34,92 @@ from .evidence import (
     quantity_pattern,
     states_asked_fact,
 )
-from .question import analyse
+from .features import answer_features, sentence_features
+from .model import AnswerModel, current_model
+from .question import Question, analyse
 from .render import quoted, refusal, suggest
-from .scoring import answer_confidence, choose_quotes, score_sentences
+from .scoring import choose_quotes, passage_similarity, rank
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
+
+
+@dataclass
+class Evidence:
+    """Everything about a question that the models do not decide."""
+
+    question: Question
+    passages: list[Passage]
+    retrieved: list[Candidate]
+    contexts: list[Context]
+    eligible: list[Candidate]  # those whose context writes every name of the question
+    topic: list[str]  # the terms that tell what is asked (a follow-up's carried ones too), not which article
+    x: np.ndarray  # SENTENCE_FEATURES of the eligible candidates
+
+
+@dataclass
+class Assessment:
+    case: Case  # with confidence still 0: the answer model sets it
+    quotes: list[Candidate]
+    row: np.ndarray | None  # ANSWER_FEATURES, None without eligible evidence
+
+
+def gather(question: str, history: Sequence[Turn], retriever: Retriever) -> Evidence:
+    q = analyse(question, history, retriever)
+    vocab = vocabulary(retriever)
+    passages = retriever.search(q.query, k=config.ANSWERING.passages)
+    retrieved = candidate_sentences(passages, retriever) if passages else []
+    # Only a sentence whose context writes every name of the question can be about it: a
+    # look-alike article about another city holds the same kinds of fact.
+    contexts = [context_of(c, retriever, vocab) for c in retrieved]
+    pairs = [(c, ctx) for c, ctx in zip(retrieved, contexts) if all(ctx.writes(n) for n in q.names)]
+    # A word every eligible document writes in its title (数字青岛, 齿河盗龙) only says which
+    # article: rank and measure coverage by the rest, or the opening sentence, which names
+    # the article's subject, wins every question, and the title covers any question about it.
+    titles = {ctx.title for _, ctx in pairs}
+    located = {t for t in q.terms if titles and all(t in title for title in titles)}
+    topic = [t for t in q.terms if t not in located] or list(q.terms)
+    # A follow-up's carried words (its subject, 程鹏 for 他) count like its own: training
+    # questions stand alone, so only as terms do they mean to the model what they mean here.
+    topic += [t for t in q.carried if t not in topic and t not in located]
+    eligible = [c for c, _ in pairs]
+    x = sentence_features(q, eligible, [ctx for _, ctx in pairs], topic, retriever)
+    return Evidence(q, passages, retrieved, contexts, eligible, topic, x)
+
+
+def assess(ev: Evidence, model: AnswerModel, retriever: Retriever) -> Assessment:
+    """Rank the eligible sentences, choose the quotes, and describe the case for the decision."""
+    q, vocab = ev.question, vocabulary(retriever)
+    order = rank(ev.eligible, ev.x, model)
+    ranked = [ev.eligible[i] for i in order]
+    best = ranked[0] if ranked else None
+    # Coverage of the question's words by the best sentence's surroundings, heading and title.
+    if best is not None:
+        heading = f"{vocab.title(best.passage.doc_id)} {normalise_query_text(best.passage.section)}"
+        context = f"{heading} {context_text(best, retriever, vocab)}"
+        cov = coverage_of(ev.topic, context, retriever.encoder, vocab)
+    else:
+        context, cov = "", Coverage(0.0, list(q.terms))
+    chosen = choose_quotes(ranked)
+    row = None
+    if best is not None and q.terms:
+        probs = np.array([c.score for c in ranked])
+        dense = passage_similarity(q, ev.topic, best, retriever)
+        row = answer_features(q, probs, ev.x[order[0]], cov.ratio, dense)
+    case = Case(
+        question=q,
+        retrieved=bool(ev.retrieved),
+        eligible=bool(ev.eligible),
+        names_unwritten=tuple(n for n in q.names if not any(ctx.writes(n) for ctx in ev.contexts)),
+        places_unknown=tuple(t for t in q.terms if vocab.is_place(t) and not vocab.mentions(t)),
+        names_unknown=tuple(t for t in q.terms if vocab.is_unknown_name(t) and not vocab.mentions(t)),
+        focus_absent=best is not None and asked_thing_absent(q, cov, context, retriever, vocab),
+        unit_ok=q.unit is None or any(quantity_pattern(q.unit).search(c.text) for c in chosen),
+        fact_ok=states_asked_fact(q, chosen, ranked),
+        confidence=0.0,
+        threshold=model.threshold,
+        uncovered=tuple(cov.missing),
+    )
+    return Assessment(case, chosen, row)
 
 
 def answer(
@@ -38,63 +127,19 @@ def answer(
 ) -> Answer:
     """Answer ``question`` from the sources, or refuse and say what they do not cover.
 
-    Raises ``QuestionError`` for an empty question; an over-long one is cut and the
-    answer says so.
+    Raises ``QuestionError`` for an empty question, ``ModelError`` when the trained model is
+    missing or was trained for other features; an over-long question is cut and the answer
+    says so.
     """
-    history = clip_history(history or ())
     retriever = retriever or default_retriever()
-    q = analyse(question, history, retriever)
-    terms = list(q.terms)
-    vocab = vocabulary(retriever)
-    passages = retriever.search(q.query, k=config.ANSWERING.passages)
-
-    retrieved = candidate_sentences(passages, retriever) if passages else []
-    # Only a sentence whose context writes every name of the question can be about it: a
-    # look-alike article about another city holds the same kinds of fact.
-    contexts = [context_of(c, retriever, vocab) for c in retrieved]
-    eligible = [(c, ctx) for c, ctx in zip(retrieved, contexts) if all(ctx.writes(n) for n in q.names)]
-    cands = [c for c, _ in eligible]
-    # A word every eligible document writes in its title (数字青岛, 齿河盗龙) only says which
-    # article: rank and measure coverage by the rest, or the opening sentence, which names
-    # the article's subject, wins every question, and the title covers any question about it.
-    titles = {ctx.title for _, ctx in eligible}
-    located = {t for t in terms if titles and all(t in title for title in titles)}
-    topic = [t for t in terms if t not in located] or terms
-    if cands:
-        score_sentences(cands, q.query, topic, q.kind, retriever, q.carried)
-        cands.sort(key=lambda c: -c.score)
-    best = cands[0] if cands else None
-
-    # Coverage of the question's words by the best sentence's surroundings, heading and title.
-    if best is not None:
-        heading = f"{vocab.title(best.passage.doc_id)} {normalise_query_text(best.passage.section)}"
-        context = f"{heading} {context_text(best, retriever, vocab)}"
-        cov = coverage_of(topic, context, retriever.encoder, vocab)
-    else:
-        context, cov = "", Coverage(0.0, terms)
-    focus_absent = best is not None and asked_thing_absent(q, cov, context, retriever, vocab)
-    chosen = choose_quotes(cands)
-    unit_ok = q.unit is None or any(quantity_pattern(q.unit).search(c.text) for c in chosen)
-    fact_ok = states_asked_fact(q, chosen, cands)
-    confidence = answer_confidence(q, topic, best, cov, retriever) if best is not None else 0.0
-    case = Case(
-        question=q,
-        retrieved=bool(retrieved),
-        eligible=bool(cands),
-        names_unwritten=tuple(n for n in q.names if not any(ctx.writes(n) for ctx in contexts)),
-        places_unknown=tuple(t for t in terms if vocab.is_place(t) and not vocab.mentions(t)),
-        names_unknown=tuple(t for t in terms if vocab.is_unknown_name(t) and not vocab.mentions(t)),
-        focus_absent=focus_absent,
-        unit_ok=unit_ok,
-        fact_ok=fact_ok,
-        confidence=confidence,
-        uncovered=tuple(cov.missing),
-    )
+    model = current_model()
+    ev = gather(question, clip_history(history or ()), retriever)
+    a = assess(ev, model, retriever)
+    confidence = float(model.answer.probability(a.row)) if a.row is not None else 0.0
+    case = a.case.with_confidence(confidence)
     reasons, missing_terms = decide(case)
-    if set(reasons) - {"low_confidence"}:
-        confidence = min(confidence, config.ANSWERING.refuse_below / 2)
-
+    q = ev.question
     if reasons:
         missing = tuple(dict.fromkeys(q.labels.get(t, t) for t in missing_terms))
-        return refusal(q, missing, suggest(retriever, passages), confidence, reasons, retriever.version)
-    return quoted(q, chosen, confidence, retriever.version)
+        return refusal(q, missing, suggest(retriever, ev.passages), confidence, reasons, retriever.version)
+    return quoted(q, a.quotes, confidence, retriever.version)

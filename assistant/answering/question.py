@@ -56,7 +56,7 @@ KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
 }
 
-_QUESTION_WORDS = re.compile(
+QUESTION_WORDS = re.compile(
     r"请问|是什么|什么样|什么|哪一年|哪些|哪个|哪家|哪位|哪里|哪儿|多少|怎么样|怎样|怎么|如何|为什么|"
     r"是否|能不能|能否|可不可以|有没有|会不会|吗|呢|吧|谁|几|一下|告诉我|介绍"
 )
@@ -230,7 +230,7 @@ def english_focus(terms: list[str], labels: dict[str, str]) -> str | None:
 
 def content_terms(question: str) -> list[str]:
     """The question's specific words, simplified and lower-cased, question words removed."""
-    text = _QUESTION_WORDS.sub(" ", normalise_query_text(question))
+    text = QUESTION_WORDS.sub(" ", normalise_query_text(question))
     terms: list[str] = []
     for run in re.findall(r"[\u3400-\u9fff]+|[a-z][a-z\-]+|\d+(?:\.\d+)?%?", text):
         words = segment(run) if CJK.match(run) else [run]
