@@ -146,6 +146,14 @@ class AnsweringSettings:
     confidence_weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
     #: Answers whose confidence falls below this are refused.
     refuse_below: float = 0.47
+    #: A refusal suggests at most this many questions (the nearest of those stored at reindex).
+    suggestions: int = 3
+    #: A refusal names a word the sources lack (other than the asked thing, unit or a name) only if
+    #: it weighs at least this much (``Vocabulary.weight``): lighter words say little about a topic.
+    #: Chosen from the missing terms of the questions eval/*.jsonl refuses and of long pastes: words
+    #: that matter weigh 2 or more (医院 2.0, 游客 2.5, 感冒 2.3, 护照 5.4); filler less (项目 1.4,
+    #: 新闻 1.5, 朋友 1.8, 看到 0.7, 还有 0.5).
+    missing_term_weight: float = 2.0
 
 
 ANSWERING = AnsweringSettings()

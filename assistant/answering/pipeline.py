@@ -27,7 +27,7 @@ from .evidence import (
     states_asked_fact,
 )
 from .question import analyse
-from .render import quoted, refusal, suggest
+from .render import named_terms, quoted, refusal, suggest
 from .scoring import answer_confidence, choose_quotes, score_sentences
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
@@ -95,6 +95,6 @@ def answer(
         confidence = min(confidence, config.ANSWERING.refuse_below / 2)
 
     if reasons:
-        missing = tuple(dict.fromkeys(q.labels.get(t, t) for t in missing_terms))
-        return refusal(q, missing, suggest(retriever, passages), confidence, reasons, retriever.version)
+        missing = named_terms(q, missing_terms, vocab, retriever.encoder)
+        return refusal(q, missing, suggest(retriever, q, history), confidence, reasons, retriever.version)
     return quoted(q, chosen, confidence, retriever.version)
