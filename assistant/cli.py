@@ -72,8 +72,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     print(
         f"{state}{report.documents} documents, {report.chunks} chunks, {report.seconds:.1f} s "
         f"(version {report.version}; re-embedded {report.embedded_chunks} chunks, "
-        f"reused {report.reused_documents} documents, skipped {len(report.skipped)} files)"
+        f"reused {report.reused_documents} documents, skipped {len(report.skipped)} files; "
+        f"{report.suggestions} suggested questions)"
     )
+    for q in report.unanswered_suggestions:
+        print(
+            f"listed question not suggested (the assistant does not answer it): {printable(q)}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -134,6 +134,14 @@ class AnsweringSettings:
     verb_weight: float = 0.5
     #: An English word the lexicon cannot translate weighs like a mid-weight word: a guess, not a fact.
     untranslated_weight: float = 3.0
+    #: A refusal suggests at most this many questions (the nearest of those stored at reindex).
+    suggestions: int = 3
+    #: A refusal names a word the sources lack (other than the asked thing, unit or a name) only if
+    #: it weighs at least this much (``Vocabulary.weight``): lighter words say little about a topic.
+    #: Chosen from the missing terms of the questions eval/*.jsonl refuses and of long pastes: words
+    #: that matter weigh 2 or more (医院 2.0, 游客 2.5, 感冒 2.3, 护照 5.4); filler less (项目 1.4,
+    #: 新闻 1.5, 朋友 1.8, 看到 0.7, 还有 0.5).
+    missing_term_weight: float = 2.0
     # Training of the answer model (``python -m assistant.answering.train``).
     #: Folds by article for out-of-fold fitting, the threshold and the DRCD figures.
     folds: int = 5

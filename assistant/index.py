@@ -7,7 +7,9 @@ Layout of an index folder::
                              document a line), chunks.json ([doc_id, section, start, end]
                              a line: a chunk's text is document.text[start:end]),
                              dense.faiss, bm25/, sentences/ (every sentence's span, words
-                             and part-of-speech tags: see sentences.py)
+                             and part-of-speech tags: see sentences.py), suggestions.json and
+                             suggestions.npy (the questions a refusal may suggest, each
+                             answered by this version, and their vectors: see suggestions.py)
     index/.cache/<settings>/ per-file parsed text, chunks, term counts, sentences and vectors, keyed by
                              content hash, and the term table they share (see _DocCache)
     index/.gitignore         written by the build: git sees only CURRENT and the live version
@@ -32,6 +34,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import config
+from . import suggestions as suggested
 from .chunking import Chunk, chunk_document
 from .corpus import Document, Heading, SkippedFile, existing_corpus, load_corpus
 from .lexical import DocTermCounts, TermTable, bm25_index, import_bm25s, lexical_tokens
@@ -50,9 +53,10 @@ log = logging.getLogger(__name__)
 #: something else from the same files (3: .docx tables; 4: UTF-16, truncated UTF-8 and
 #: garbled GB18030; 5: dates written in the text before file properties, python-docx's
 #: template values ignored; 6: sentences/, each sentence's words and tags, which answering
-#: reads instead of segmenting at every question, and BM25 tokens taken from those words): it
-#: marks every index stale (`reindex --check`) and every cache entry unusable.
-FORMAT_VERSION = 6
+#: reads instead of segmenting at every question, and BM25 tokens taken from those words; 7:
+#: suggestions.json/.npy, the checked questions a refusal suggests): it marks every index stale
+#: (`reindex --check`) and every cache entry unusable.
+FORMAT_VERSION = 7
 KEEP_VERSIONS = 3
 _BUNDLED = "bundled"
 
@@ -98,6 +102,9 @@ class IndexData:
     dense: object  # faiss.Index
     bm25: object  # bm25s.BM25
     sentences: SentenceStore
+    #: Questions a refusal may suggest (each answered by this version), and their unit vectors.
+    suggestions: tuple[suggested.Suggestion, ...] = ()
+    suggestion_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
 
 def current_version_dir(index_dir: Path) -> Path:
@@ -147,9 +154,17 @@ def load_index(index_dir: Path, expected_model: str | None = None) -> IndexData:
         sentences = SentenceStore(version_dir / "sentences", documents)
     except SentenceStoreError as exc:
         raise StaleIndexError(f"{exc}: run `assistant reindex`") from exc
+    try:
+        suggestions, suggestion_vectors = suggested.read(version_dir)
+    except (OSError, ValueError, TypeError) as exc:
+        raise StaleIndexError(
+            f"suggested questions of {version_dir} unreadable ({exc}): run `assistant reindex`"
+        ) from exc
     dense = faiss.read_index(str(version_dir / "dense.faiss"))
     bm25 = bm25s.BM25.load(str(version_dir / "bm25"))
-    return IndexData(version_dir, manifest, documents, chunks, dense, bm25, sentences)
+    return IndexData(
+        version_dir, manifest, documents, chunks, dense, bm25, sentences, suggestions, suggestion_vectors
+    )
 
 
 # -------------------------------------------------------------------------- building
@@ -165,6 +180,9 @@ class BuildReport:
     reused_documents: int = 0
     embedded_chunks: int = 0
     unchanged: bool = False
+    #: Questions stored for refusals to suggest, and those staff listed that were left out (refused).
+    suggestions: int = 0
+    unanswered_suggestions: list[str] = field(default_factory=list)
 
 
 def _version_id(documents: list[Document], spec: str, encoder_name: str) -> str:
@@ -395,7 +413,7 @@ def build_index(
     """
     from filelock import FileLock, Timeout
 
-    from .embedding import load_encoder
+    from .embedding import load_encoder, load_lexicon
 
     t0 = time.perf_counter()
     corpus_dir = existing_corpus(corpus_dir or config.corpus_dir())  # a mistyped one leaves no trace
@@ -410,12 +428,14 @@ def build_index(
             " wait for it to finish"
         ) from None
     try:
-        return _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder)
+        return _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder, load_lexicon)
     finally:
         lock.release()
 
 
-def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encoder) -> BuildReport:
+def _build_locked(
+    corpus_dir, index_dir, model, progress, strict, t0, load_encoder, load_lexicon
+) -> BuildReport:
     import faiss
 
     progress = progress or (lambda it: it)
@@ -453,6 +473,7 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
             len(documents),
             0,
             unchanged=True,
+            suggestions=read_manifest(version_dir).get("suggestions", 0),
         )
 
     all_spans: list[list] = []  # [doc_id, section, start, end] per chunk
@@ -484,27 +505,34 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     tmp_dir = index_dir / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir()
-    faiss.write_index(_faiss_index(vectors, config.PIPELINE.faiss_index), str(tmp_dir / "dense.faiss"))
+    dense = _faiss_index(vectors, config.PIPELINE.faiss_index)
+    faiss.write_index(dense, str(tmp_dir / "dense.faiss"))
     bm25 = bm25_index(all_lex, cache.terms)
     bm25.save(str(tmp_dir / "bm25"))
     names = [_corpus_name(d, corpus_dir) for d in documents]
     _write_records(tmp_dir / "documents.json", map(_document_record, documents, names))
     _write_records(tmp_dir / "chunks.json", all_spans)
     write_store(tmp_dir / "sentences", [d.doc_id for d in documents], all_sentences, cache.terms)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "version": version,
+        "model": {"spec": spec, "name": encoder.name, "dim": int(vectors.shape[1])},
+        "pipeline": asdict(config.PIPELINE) | {"fingerprint": config.PIPELINE.fingerprint()},
+        "corpus": {name: d.sha256 for name, d in zip(names, documents)},
+        "documents": len(documents),
+        "chunks": len(all_spans),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    # Suggestions are asked against this very version, as a question would be once it is live.
+    by_id = {d.doc_id: d for d in documents}
+    chunks = [Chunk(d, section, a, b, by_id[d].text[a:b]) for d, section, a, b in all_spans]
+    store = SentenceStore(tmp_dir / "sentences", by_id)
+    data = IndexData(tmp_dir, manifest, by_id, chunks, dense, bm25, store)
+    kept, refused = suggested.answered(data, encoder, load_lexicon(model_location(spec)))
+    suggested.write(tmp_dir, kept, suggested.unit_vectors([s.question for s in kept], encoder))
+    manifest["suggestions"] = len(kept)
     _pause_for_tests("written")
-    _write_json(
-        tmp_dir / "manifest.json",
-        {
-            "format_version": FORMAT_VERSION,
-            "version": version,
-            "model": {"spec": spec, "name": encoder.name, "dim": int(vectors.shape[1])},
-            "pipeline": asdict(config.PIPELINE) | {"fingerprint": config.PIPELINE.fingerprint()},
-            "corpus": {name: d.sha256 for name, d in zip(names, documents)},
-            "documents": len(documents),
-            "chunks": len(all_spans),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        },
-    )
+    _write_json(tmp_dir / "manifest.json", manifest)
     shutil.rmtree(version_dir, ignore_errors=True)
     os.replace(tmp_dir, version_dir)
     _pause_for_tests("renamed")
@@ -512,7 +540,15 @@ def _build_locked(corpus_dir, index_dir, model, progress, strict, t0, load_encod
     _prune(index_dir, version)
     cache.prune()
     return BuildReport(
-        version, len(documents), len(all_spans), time.perf_counter() - t0, skipped, reused, embedded
+        version,
+        len(documents),
+        len(all_spans),
+        time.perf_counter() - t0,
+        skipped,
+        reused,
+        embedded,
+        suggestions=len(kept),
+        unanswered_suggestions=[s.question for s in refused if s.origin == "staff"],
     )
 
 

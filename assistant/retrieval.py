@@ -182,13 +182,17 @@ class Retriever:
         """The sentences of ``doc_id`` overlapping ``[start, end)`` (a passage's span), in order."""
         return self.data.sentences.sentences_in(doc_id, start, end)
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
+    def search_text(self, query: str) -> str:
+        """``query`` in the form it is searched: normalised, and for an English question
+        with its words' translations (the sources are Chinese)."""
         text, _ = clean_question(query)
         if is_english(text) and self.lexicon:
-            # Chinese sources, English question: search with the words' translations too.
             words = [zh for _, chinese in translate_english(text, self.lexicon) for zh in chinese]
             text = f"{text} {' '.join(words)}"
-        simplified = normalise_query_text(text)
+        return normalise_query_text(text)
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        simplified = self.search_text(query)
         n = len(self.data.chunks)
         k = max(1, min(k, n))
         dense = self._dense_scores(simplified)

@@ -274,3 +274,83 @@ def test_a_likely_name_is_a_long_guess_that_holds_no_dictionary_word(retriever, 
     from assistant.answering.vocabulary import vocabulary
 
     assert vocabulary(retriever).is_unknown_name(word) is name
+
+
+# ------------------------------------------------------------------ what a refusal offers
+
+LONG_PASTES = [
+    "我前几天在朋友圈看到一篇文章，说青岛还有很多智慧城市的项目，比如智慧停车、智慧医疗之类的，"
+    "我想问问青岛的智慧停车有多少个泊位？",
+    "我看到新闻说青岛还有无人驾驶公交之类的，想问问在哪里能坐？",
+    "我是外地来的游客，刚到青岛，看到很多地方都在说数字青岛，还有什么城市大脑之类的，"
+    "想问问这个城市大脑到底能干什么，能不能帮我们查景点门票？",
+]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "数字青岛2.0工程一共投了多少钱？",  # 多少钱: analysis asks for 元, the resident never typed it
+        "青岛地铁票价多少钱？",
+        "What was the budget of the Digital Qingdao 2.0 project?",
+        "What is the population of Qingdao?",  # a population is counted in 人
+        *LONG_PASTES,
+    ],
+)
+def test_missing_terms_are_words_the_resident_typed(retriever, question):
+    result = ask(retriever, question)
+    assert result.refused, result.text
+    assert "元" not in result.missing_terms and "人" not in result.missing_terms
+    for term in result.missing_terms:
+        assert term in question, (term, result.missing_terms)
+
+
+@pytest.mark.parametrize("question", LONG_PASTES)
+def test_missing_terms_leave_out_the_filler_of_a_long_paste(retriever, question):
+    result = ask(retriever, question)
+    assert result.refused, result.text
+    filler = {"看到", "还有", "之类", "问问", "很多", "一篇", "比如", "想问"}
+    assert not filler & set(result.missing_terms), result.missing_terms
+    assert result.missing_terms  # what matters is still named
+
+
+@pytest.mark.parametrize(
+    "question,named",
+    [
+        ("青岛地铁票价多少钱？", "票价"),  # the thing asked about
+        ("青島地鐵票價多少錢？", "票價"),  # as the resident typed it, in Traditional characters
+        ("青岛的GDP是多少？", "GDP"),  # and in the resident's capitals
+        ("我看到新闻说青岛还有无人驾驶公交之类的，想问问在哪里能坐？", "无人驾驶"),
+        ("上海的行政村5G覆盖率是多少？", "上海"),  # a place weighs little in general Chinese, but names
+    ],
+)
+def test_missing_terms_name_what_matters(retriever, question, named):
+    result = ask(retriever, question)
+    assert result.refused and named in result.missing_terms, result.missing_terms
+    assert f"资料中没有提到：{'、'.join(result.missing_terms)}。" in result.text
+
+
+def test_suggestions_differ_by_question(retriever):
+    metro = ask(retriever, "青岛地铁票价多少钱？")
+    coverage = ask(retriever, "深圳的行政村5G覆盖率是多少？")
+    brand = ask(retriever, "“双11”是什么？")
+    assert metro.refused and coverage.refused and brand.refused
+    assert metro.suggestions[0] == "青岛地铁6号线有什么特别之处？", metro.suggestions
+    assert coverage.suggestions[0] == "青岛行政村5G覆盖率是多少？", coverage.suggestions
+    assert brand.suggestions[0] == "什么是“双12”？", brand.suggestions
+
+
+def test_the_refused_question_itself_is_never_suggested(retriever):
+    from assistant.answering.question import analyse
+    from assistant.answering.render import suggest
+
+    for s in retriever.data.suggestions:
+        assert s.question not in suggest(retriever, analyse(s.question, [], retriever), [])
+
+
+def test_a_question_answered_earlier_in_the_conversation_is_not_suggested(retriever):
+    first = ask(retriever, "青岛地铁6号线有什么特别之处？")
+    assert not first.refused
+    later = ask(retriever, "青岛地铁票价多少钱？", [Turn(first.question, first.text)])
+    assert later.refused and later.suggestions
+    assert first.question not in later.suggestions

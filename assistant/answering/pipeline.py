@@ -37,7 +37,7 @@ from .evidence import (
 from .features import answer_features, sentence_features
 from .model import AnswerModel, current_model
 from .question import Question, analyse
-from .render import quoted, refusal, suggest
+from .render import named_terms, quoted, refusal, suggest
 from .scoring import choose_quotes, passage_similarity, rank
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
@@ -133,13 +133,14 @@ def answer(
     """
     retriever = retriever or default_retriever()
     model = current_model()
-    ev = gather(question, clip_history(history or ()), retriever)
+    history = clip_history(history or ())
+    ev = gather(question, history, retriever)
     a = assess(ev, model, retriever)
     confidence = float(model.answer.probability(a.row)) if a.row is not None else 0.0
     case = a.case.with_confidence(confidence)
     reasons, missing_terms = decide(case)
     q = ev.question
     if reasons:
-        missing = tuple(dict.fromkeys(q.labels.get(t, t) for t in missing_terms))
-        return refusal(q, missing, suggest(retriever, ev.passages), confidence, reasons, retriever.version)
+        missing = named_terms(q, missing_terms, vocabulary(retriever), retriever.encoder)
+        return refusal(q, missing, suggest(retriever, q, history), confidence, reasons, retriever.version)
     return quoted(q, a.quotes, confidence, retriever.version)

@@ -1,12 +1,19 @@
-"""Templates around quoted sentences: answers, refusals, sources, suggestions."""
+"""Templates around quoted sentences: answers, refusals, sources; what a refusal names and suggests."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from .. import config
-from ..retrieval import Passage, Retriever
+from .. import suggestions as suggested
+from ..lexical import normalise_query_text
+from ..retrieval import Retriever
+from ..sentences import normalise_with_origin
 from .evidence import Candidate
+from .question import QUESTION_WORDS
 from .question import Question
-from .types import Answer, Citation
+from .types import Answer, Citation, Turn
+from .vocabulary import CJK, Vocabulary
 
 
 def _source_line(c: Citation) -> str:
@@ -59,17 +66,60 @@ def render_refusal(missing: list[str], suggestions: list[str], english: bool, tr
     return "\n\n".join(lines)
 
 
-def suggest(retriever: Retriever, passages: list[Passage], n: int = 3) -> list[str]:
-    """Questions staff listed in the front matter of the nearest documents."""
-    seen_docs = [p.doc_id for p in passages] + sorted(retriever.documents)
+def suggest(retriever: Retriever, q: Question, history: Sequence[Turn]) -> list[str]:
+    """The stored questions nearest to what was asked (``suggestions.py``), leaving out the
+    question itself and any already asked in this conversation: the resident has that answer."""
+    asked = {normalise_query_text(t.question) for t in history} | {normalise_query_text(q.text)}
+    vector = retriever.encoder.encode([retriever.search_text(q.query)])
+    return suggested.nearest(retriever.data.suggestions, retriever.data.suggestion_vectors, vector, asked)
+
+
+#: jieba tags of words that only frame a question: numbers and measures, pronouns, adverbs,
+#: prepositions, conjunctions, particles, interjections, direction, place and time words,
+#: state words (很多, 一篇, 之类, 比较, 附近, 网上, 明天).
+_FRAMING_TAGS = frozenset("m mq q r rr rz d dg p c u uj ul uz ud ug uv y e o f s t tg x z zg".split())
+
+
+def named_terms(q: Question, terms: Sequence[str], vocab: Vocabulary, encoder) -> tuple[str, ...]:
+    """The missing terms a refusal names: words the resident typed (as they typed them) that
+    matter. Not a word analysis added (the 元 of "多少钱"), not the filler of a long paste
+    (看到, 还有, 之类, 问问): those would tell the resident the sources lack what they never asked."""
+    norm, origin = normalise_with_origin(q.text)
+    asking = _asking(terms, encoder)
     out: list[str] = []
-    for doc_id in dict.fromkeys(seen_docs):
-        for q in retriever.documents[doc_id].questions:
-            if q not in out:
-                out.append(q)
-            if len(out) >= n:
-                return out
-    return out
+    for term in terms:
+        label = normalise_query_text(q.labels.get(term, term))
+        at = norm.find(label)
+        if at < 0 or term in asking or not _matters(term, q, vocab):
+            continue
+        end = at + len(label)
+        typed = q.text[at:end] if origin is None else q.text[origin[at] : origin[end - 1] + 1]
+        if typed not in out:
+            out.append(typed)
+    return tuple(out)
+
+
+def _matters(term: str, q: Question, vocab: Vocabulary) -> bool:
+    """What is asked about, the measure asked for, a name (a place, a title, a code, a year);
+    a Latin word; a name jieba had to guess (唐爱陆); or a word that is no mere framing and
+    weighs ``missing_term_weight`` in general Chinese."""
+    if term in (q.focus, q.unit) or term in q.names or not CJK.search(term) or vocab.is_place(term):
+        return True
+    if term not in vocab.freq:
+        return vocab.is_unknown_name(term)  # a two-character guess is as often 天在 as a word
+    return vocab.tag(term) not in _FRAMING_TAGS and vocab.weight(term) >= config.ANSWERING.missing_term_weight
+
+
+def _asking(terms: Sequence[str], encoder) -> set[str]:
+    """The words of asking among ``terms``: the model puts them beside a question word that
+    analysis strips (问问 and 请教 beside 请问, at ``synonym_sim``), whatever jieba's dictionary
+    calls them (问问 is a noun there)."""
+    chinese = [t for t in terms if CJK.search(t)]
+    if not chinese:
+        return set()
+    questions = suggested.unit_vectors(QUESTION_WORDS.pattern.split("|"), encoder)
+    similarity = suggested.unit_vectors(chinese, encoder) @ questions.T
+    return {t for t, best in zip(chinese, similarity.max(axis=1)) if best >= config.ANSWERING.synonym_sim}
 
 
 def refusal(
