@@ -29,6 +29,7 @@ from .evidence import (
 from .question import analyse
 from .render import quoted, refusal, suggest
 from .scoring import answer_confidence, choose_quotes, score_sentences
+from .smalltalk import reply as small_talk
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
 
@@ -38,12 +39,14 @@ def answer(
 ) -> Answer:
     """Answer ``question`` from the sources, or refuse and say what they do not cover.
 
-    Raises ``QuestionError`` for an empty question; an over-long one is cut and the
-    answer says so.
+    Small talk gets a reply of its own. Raises ``QuestionError`` for an empty question; of
+    an over-long one, the last question is answered and the answer says so.
     """
     history = clip_history(history or ())
     retriever = retriever or default_retriever()
     q = analyse(question, history, retriever)
+    if q.talk:
+        return small_talk(q.talk, q.shown, retriever)
     terms = list(q.terms)
     vocab = vocabulary(retriever)
     passages = retriever.search(q.query, k=config.ANSWERING.passages)
