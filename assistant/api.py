@@ -66,7 +66,9 @@ class AskResponse(BaseModel):
     )
     refused: bool = Field(description="True when the sources do not answer the question.")
     confidence: float
-    truncated: bool = Field(description="True when the question was cut to its maximum length.")
+    truncated: bool = Field(
+        description="True when the message was over the length limit: its last question was answered."
+    )
     missing_terms: list[str] = Field(description="For a refusal: the question's terms the sources lack.")
     suggestions: list[str] = Field(
         description="For a refusal or small talk: questions the sources do answer."

@@ -298,8 +298,9 @@ def _citation_html(c: Citation, key: str) -> str:
 
 
 def render_question(question: str, truncated: bool) -> str:
-    """The resident's question exactly as text (escaped), marked when it was cut."""
-    return f'<div class="qa-q">{_esc(question)}{"…" if truncated else ""}</div>'
+    """The resident's question exactly as text (escaped); of a long paste, the end that was
+    answered (its last question), after a "…"."""
+    return f'<div class="qa-q">{"…" if truncated else ""}{_esc(question)}</div>'
 
 
 #: The class of a reply that quotes nothing, by ``Answer.kind``.

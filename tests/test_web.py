@@ -189,6 +189,7 @@ def test_rendering_escapes_question_and_corpus_text():
     assert "<mark>引用句&lt;script&gt;x()&lt;/script&gt;。</mark>" in out
     assert "\n" not in out and "根据资料：" in out and "出处：\n" not in out
     assert render_question(XSS, False) == '<div class="qa-q">&lt;img src=x onerror=alert(1)&gt;</div>'
+    assert render_question("它有多长？", True) == '<div class="qa-q">…它有多长？</div>'
 
 
 def test_every_example_question_is_answered(retriever):
@@ -698,7 +699,8 @@ def test_small_talk_is_answered_in_the_page_with_clickable_examples(browser, ser
     options = page.locator("#qa-chat .options button")
     assert options.count() >= 1
     settle(page)
-    serious = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    violations = Axe().run(page).response["violations"]
+    serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, serious
     print("screenshot:", browser.shot("smalltalk"))
     example = options.first.inner_text()
