@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from . import config
+from .answering.types import AnswerKind
 from .retrieval import QuestionError
 
 #: ``answer_json(question, history) -> dict``; raises ``QuestionError`` for a question it cannot take.
@@ -56,11 +57,22 @@ class AskResponse(BaseModel):
 
     question: str
     text: str = Field(description="The whole answer as text: lead-in, quotes with [n], sources.")
+    kind: AnswerKind = Field(
+        description=(
+            'What the reply is: "answer" (quotes from the sources), "refusal" (the sources do not answer) '
+            'or "smalltalk" (a greeting, thanks, a goodbye or a call for help, answered with what the '
+            "sources cover and, for a greeting or help, example questions in suggestions)."
+        )
+    )
     refused: bool = Field(description="True when the sources do not answer the question.")
     confidence: float
-    truncated: bool = Field(description="True when the question was cut to its maximum length.")
+    truncated: bool = Field(
+        description="True when the message was over the length limit: its last question was answered."
+    )
     missing_terms: list[str] = Field(description="For a refusal: the question's terms the sources lack.")
-    suggestions: list[str] = Field(description="For a refusal: questions the sources do answer.")
+    suggestions: list[str] = Field(
+        description="For a refusal or small talk: questions the sources do answer."
+    )
     citations: list[dict[str, Any]] = Field(
         description=(
             "The quoted sentences: n, doc_id, title, section, date, source, quote (verbatim), passage "

@@ -22,6 +22,16 @@ BUNDLED_MODEL_DIR = PACKAGE_DIR / "models" / BUNDLED_MODEL_NAME
 
 #: Questions longer than this are cut (with a notice), so one paste cannot stall the server.
 MAX_QUESTION_CHARS = 500
+#: From a message over that limit (a paste), its last question is kept with this many sentences
+#: before it, as the context a question leans on ("它" in "…6号线开通了。它有多长？").
+LONG_PASTE_CONTEXT_SENTENCES = 1
+#: A message longer than this (after punctuation and spaces are dropped) is never small talk;
+#: the longest phrase of ``answering/smalltalk.py`` with a few fillers fits well within it.
+SMALLTALK_MAX_CHARS = 40
+#: A small-talk reply names at most this many documents (newest first) as what the sources cover…
+SMALLTALK_TITLES = 3
+#: …and offers at most this many of the questions staff listed for them as examples.
+SMALLTALK_EXAMPLES = 3
 #: Each earlier question or answer in a request's history is cut to this many characters too.
 MAX_HISTORY_ENTRY_CHARS = MAX_QUESTION_CHARS
 #: Only the last this-many turns of a history are read; older ones cannot change a follow-up.

@@ -2,9 +2,10 @@
 
 A gold answer is a list of substrings; an answer is right when it was not refused and
 one of its quoted sentences contains one of them. An empty list means the question
-must be refused. A line may carry the resident's earlier questions as ``history``: they
-are asked first, in order, and the assistant's own answers become the conversation the
-scored question follows, as in the chat.
+must be refused; a small-talk reply ("你好") counts as a refusal, since it claims nothing
+from the sources, and is also counted apart (``smalltalk``). A line may carry the
+resident's earlier questions as ``history``: they are asked first, in order, and the
+assistant's own answers become the conversation the scored question follows, as in the chat.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     items = read_questions(path)
     retriever = Retriever.load(index_dir)
     hit1 = hit3 = answered_ok = wrongly_refused = 0
-    refused_ok = refused_total = 0
+    refused_ok = refused_total = smalltalk = 0
     failures = []
     type_total: Counter[str] = Counter()
     type_right: Counter[str] = Counter()
@@ -96,7 +97,9 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     for item in items:
         turns = _conversation(item, retriever)
         result = answer(item.question, turns, retriever=retriever)
-        refused_total += result.refused
+        declined = result.kind != "answer"
+        refused_total += declined
+        smalltalk += result.kind == "smalltalk"
         reasons["answerable" if item.answers else "must_refuse"].update(result.reasons)
         type_total[item.type] += 1
         gold = list(item.answers)
@@ -107,9 +110,9 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
             right = bool(gold) and any(g in c.quote for c in result.citations for g in gold)
             calibrated.append((result.confidence, right))
         if not gold:
-            refused_ok += result.refused
-            type_right[item.type] += result.refused
-            if not result.refused:
+            refused_ok += declined
+            type_right[item.type] += declined
+            if not declined:
                 failures.append(
                     {
                         **asked,
@@ -123,12 +126,12 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         hit1 += bool(ranks[:1] and ranks[0])
         hit3 += any(ranks)
         quotes = " ".join(c.quote for c in result.citations)
-        if result.refused:
+        if declined:
             wrongly_refused += 1
             failures.append(
                 {
                     **asked,
-                    "problem": "refused",
+                    "problem": "refused" if result.refused else "small talk",
                     "gold": gold,
                     "missing": list(result.missing_terms),
                 }
@@ -156,6 +159,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         "wrongly_refused": wrongly_refused / n_ans,
         "refusal_recall": refused_ok / n_ref if n_ref else 1.0,
         "refusal_precision": refused_ok / refused_total if refused_total else 1.0,
+        "smalltalk": smalltalk,
         "by_type": {t: {"right": type_right[t], "total": n} for t, n in sorted(type_total.items()) if t},
         "refusal_reasons": {side: dict(sorted(c.items())) for side, c in reasons.items()},
         "ece": expected_calibration_error(calibrated),
@@ -191,6 +195,8 @@ def format_report(report: dict) -> str:
         f"answer accuracy: {r['answer_accuracy']:.3f}   wrongly refused: {r['wrongly_refused']:.3f}",
         f"refusal recall: {r['refusal_recall']:.3f}   refusal precision: {r['refusal_precision']:.3f}",
     ]
+    if r.get("smalltalk"):
+        lines.append(f"answered as small talk: {r['smalltalk']}")
     if r["by_type"]:
         lines.append(
             "right per type: " + "  ".join(f"{t} {c['right']}/{c['total']}" for t, c in r["by_type"].items())

@@ -40,6 +40,18 @@ def to_simplified(text: str) -> str:
     return _t2s(text)
 
 
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional (OpenCC s2t): replies to a resident who writes Traditional."""
+    return _s2t().convert(text)
+
+
+@functools.cache
+def _s2t():
+    from opencc import OpenCC
+
+    return OpenCC("s2t")
+
+
 _converter = None
 #: Characters without which OpenCC's t2s cannot change a text (see ``_t2s_triggers``).
 _t2s_trigger: frozenset[str] | None = None

@@ -30,8 +30,8 @@ class QuestionError(ValueError):
     """A question that cannot be searched as given; the message says what to do instead."""
 
 
-def clean_question(question: str) -> tuple[str, bool]:
-    """The question stripped and cut to ``MAX_QUESTION_CHARS``; the flag says it was cut."""
+def require_question(question: str) -> str:
+    """The question on one line; raises ``QuestionError`` for one that is not text or is empty."""
     if not isinstance(question, str):
         raise QuestionError("问题必须是文字 (the question must be text)")
     text = " ".join(question.split())
@@ -40,6 +40,12 @@ def clean_question(question: str) -> tuple[str, bool]:
             "问题为空，请输入一个问题，例如：青岛地铁6号线是什么时候开通的？"
             " (the question is empty: please type a question)"
         )
+    return text
+
+
+def clean_question(question: str) -> tuple[str, bool]:
+    """The question stripped and cut to ``MAX_QUESTION_CHARS``; the flag says it was cut."""
+    text = require_question(question)
     if len(text) > config.MAX_QUESTION_CHARS:
         return text[: config.MAX_QUESTION_CHARS], True
     return text, False

@@ -298,8 +298,13 @@ def _citation_html(c: Citation, key: str) -> str:
 
 
 def render_question(question: str, truncated: bool) -> str:
-    """The resident's question exactly as text (escaped), marked when it was cut."""
-    return f'<div class="qa-q">{_esc(question)}{"…" if truncated else ""}</div>'
+    """The resident's question exactly as text (escaped); of a long paste, the end that was
+    answered (its last question), after a "…"."""
+    return f'<div class="qa-q">{"…" if truncated else ""}{_esc(question)}</div>'
+
+
+#: The class of a reply that quotes nothing, by ``Answer.kind``.
+_KIND_CLASS = {"refusal": "qa-refused", "smalltalk": "qa-smalltalk"}
 
 
 def render_answer(a: Answer, key: str = "a") -> str:
@@ -310,10 +315,10 @@ def render_answer(a: Answer, key: str = "a") -> str:
     """
     prose, heading = _prose(a.text)
     parts = [f"<p>{_esc(p)}</p>" for p in prose]
-    if a.refused:
+    if a.kind != "answer":  # a refusal or small talk: prose, and its suggestions as options below
         if a.suggestions:
             parts.append(f'<p class="qa-suggest">{_esc(heading or "你可以试着问：")}</p>')
-        return f'<div class="qa-a qa-refused">{"".join(parts)}</div>'
+        return f'<div class="qa-a {_KIND_CLASS[a.kind]}">{"".join(parts)}</div>'
     for c in a.citations:
         ref = f'<a class="qa-ref" href="#{_cite_id(key, c.n)}">[{c.n}]</a>'
         parts.append(f'<blockquote class="qa-quote">{_esc(c.quote)} {ref}</blockquote>')
@@ -333,13 +338,14 @@ def _exchange(a: Answer) -> dict[str, Any]:
 
 
 def chat_messages(exchanges: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chatbot's messages; the suggestions of a refusal are clickable options on the last one."""
+    """The chatbot's messages; the suggestions of a refusal or of small talk are clickable options
+    on the last one."""
     messages: list[dict[str, Any]] = []
     for i, ex in enumerate(exchanges):
         messages.append({"role": "user", "content": ex["question_html"]})
         reply: dict[str, Any] = {"role": "assistant", "content": ex["answer_html"]}
         suggestions = ex["answer"]["suggestions"]
-        if i == len(exchanges) - 1 and ex["answer"]["refused"] and suggestions:
+        if i == len(exchanges) - 1 and ex["answer"]["kind"] != "answer" and suggestions:
             reply["options"] = [{"value": s, "label": s} for s in suggestions]
         messages.append(reply)
     return messages

@@ -11,7 +11,7 @@ from assistant.answering.question import analyse
 
 
 def test_each_eligible_sentence_gets_one_row_of_every_feature(retriever):
-    ev = gather("青岛地铁6号线是什么时候开通的？", (), retriever)
+    ev = gather(analyse("青岛地铁6号线是什么时候开通的？", (), retriever), retriever)
     assert ev.x.shape == (len(ev.eligible), len(SENTENCE_FEATURES)) and len(ev.eligible) > 3
     assert np.isfinite(ev.x).all()
     col = {name: ev.x[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
@@ -24,8 +24,8 @@ def test_each_eligible_sentence_gets_one_row_of_every_feature(retriever):
 
 
 def test_a_question_the_sources_do_not_cover_writes_less_of_itself(retriever):
-    covered = gather("青岛行政村5G覆盖率是多少？", (), retriever)
-    uncovered = gather("青岛的海底隧道收费多少钱？", (), retriever)
+    covered = gather(analyse("青岛行政村5G覆盖率是多少？", (), retriever), retriever)
+    uncovered = gather(analyse("青岛的海底隧道收费多少钱？", (), retriever), retriever)
     i = SENTENCE_FEATURES.index("written")
     assert covered.x[:, i].max() > uncovered.x[:, i].max()
 

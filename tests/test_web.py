@@ -189,6 +189,7 @@ def test_rendering_escapes_question_and_corpus_text():
     assert "<mark>引用句&lt;script&gt;x()&lt;/script&gt;。</mark>" in out
     assert "\n" not in out and "根据资料：" in out and "出处：\n" not in out
     assert render_question(XSS, False) == '<div class="qa-q">&lt;img src=x onerror=alert(1)&gt;</div>'
+    assert render_question("它有多长？", True) == '<div class="qa-q">…它有多长？</div>'
 
 
 def test_every_example_question_is_answered(retriever):
@@ -277,8 +278,10 @@ def test_ask_endpoint_cuts_long_questions_and_rejects_empty_ones(client):
     from assistant import config
 
     long = client.predict("行政村5G覆盖率是多少？" * 100, [], api_name="/ask")
-    assert long["truncated"] and len(long["question"]) == config.MAX_QUESTION_CHARS
-    assert "问题过长" in long["text"]
+    # The last question is kept, with the sentence before it (issue 15; see tests/test_cleaning.py).
+    assert long["truncated"] and long["question"] == "行政村5G覆盖率是多少？" * 2
+    assert len(long["question"]) <= config.MAX_QUESTION_CHARS
+    assert "问题过长" in long["text"] and not long["refused"]
     with pytest.raises(AppError, match="empty"):
         client.predict("   ", [], api_name="/ask")
 
@@ -331,6 +334,18 @@ def test_refusals_through_the_api_are_logged(server, client):
     result = client.predict("Which city in Europe has the best tram network?", [], api_name="/ask")
     assert result["refused"]
     server.wait_for_unanswered(result["question"])
+
+
+def test_small_talk_is_not_logged_as_unanswered(server, client):
+    """Issue 15: "你好" and "谢谢" landed in the staff's unanswered-questions log."""
+    greeting = client.predict("你好", [], api_name="/ask")
+    assert greeting["kind"] == "smalltalk" and not greeting["refused"] and greeting["suggestions"]
+    thanks = rest_ask(server, {"question": "谢谢！"})
+    assert thanks.status_code == 200 and thanks.json()["kind"] == "smalltalk"
+    later = "Which city in Oceania has the best ferry network?"
+    assert rest_ask(server, {"question": later}).json()["kind"] == "refusal"
+    server.wait_for_unanswered(later)  # the log is written in order: the small talk came before
+    assert not {"你好", "谢谢！"} & set(server.unanswered())
 
 
 def test_a_locked_feedback_database_does_not_hold_up_answers(server, client):
@@ -670,6 +685,30 @@ def test_out_of_scope_question_is_refused_with_clickable_suggestions(browser, se
     page.wait_for_function("document.querySelectorAll('#qa-chat .qa-a').length >= 2", timeout=15000)
     assert page.locator("#qa-chat .qa-q").nth(1).inner_text() == suggestion
     server.wait_for_unanswered(OUT_OF_SCOPE)
+    browser.assert_offline()
+
+
+@pytest.mark.parametrize("browser", [DESKTOP], indirect=True, ids=["desktop-1366"])
+def test_small_talk_is_answered_in_the_page_with_clickable_examples(browser, server):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = browser.page
+    ask_in_page(page, "你好！", 1)
+    reply = page.locator("#qa-chat .qa-a.qa-smalltalk")
+    assert "现有资料：《" in reply.inner_text() and "抱歉" not in reply.inner_text()
+    options = page.locator("#qa-chat .options button")
+    assert options.count() >= 1
+    settle(page)
+    violations = Axe().run(page).response["violations"]
+    serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    print("screenshot:", browser.shot("smalltalk"))
+    example = options.first.inner_text()
+    options.first.click()
+    page.wait_for_function("document.querySelectorAll('#qa-chat .qa-a').length >= 2", timeout=15000)
+    assert page.locator("#qa-chat .qa-q").nth(1).inner_text() == example
+    assert page.locator("#qa-chat .qa-a").nth(1).locator(".qa-quote").count() >= 1  # examples are answered
+    assert "你好！" not in server.unanswered()
     browser.assert_offline()
 
 

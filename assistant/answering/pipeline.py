@@ -39,6 +39,7 @@ from .model import AnswerModel, current_model
 from .question import Question, analyse
 from .render import named_terms, quoted, refusal, suggest
 from .scoring import choose_quotes, passage_similarity, rank
+from .smalltalk import reply as small_talk
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
 
@@ -63,8 +64,7 @@ class Assessment:
     row: np.ndarray | None  # ANSWER_FEATURES, None without eligible evidence
 
 
-def gather(question: str, history: Sequence[Turn], retriever: Retriever) -> Evidence:
-    q = analyse(question, history, retriever)
+def gather(q: Question, retriever: Retriever) -> Evidence:
     vocab = vocabulary(retriever)
     passages = retriever.search(q.query, k=config.ANSWERING.passages)
     retrieved = candidate_sentences(passages, retriever) if passages else []
@@ -127,19 +127,21 @@ def answer(
 ) -> Answer:
     """Answer ``question`` from the sources, or refuse and say what they do not cover.
 
-    Raises ``QuestionError`` for an empty question, ``ModelError`` when the trained model is
-    missing or was trained for other features; an over-long question is cut and the answer
-    says so.
+    Small talk gets a reply of its own. Raises ``QuestionError`` for an empty question,
+    ``ModelError`` when the trained model is missing or was trained for other features; of
+    an over-long question, the last question is answered and the answer says so.
     """
     retriever = retriever or default_retriever()
     model = current_model()
     history = clip_history(history or ())
-    ev = gather(question, history, retriever)
+    q = analyse(question, history, retriever)
+    if q.talk:
+        return small_talk(q.talk, q.shown, retriever)
+    ev = gather(q, retriever)
     a = assess(ev, model, retriever)
     confidence = float(model.answer.probability(a.row)) if a.row is not None else 0.0
     case = a.case.with_confidence(confidence)
     reasons, missing_terms = decide(case)
-    q = ev.question
     if reasons:
         missing = named_terms(q, missing_terms, vocabulary(retriever), retriever.encoder)
         return refusal(q, missing, suggest(retriever, q, history), confidence, reasons, retriever.version)

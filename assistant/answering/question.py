@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..lexical import normalise_query_text, segment, to_simplified
-from ..retrieval import ENGLISH_STOP_WORDS, Retriever, clean_question, is_english, translate_english
+from ..retrieval import ENGLISH_STOP_WORDS, Retriever, is_english, translate_english
+from .cleaning import clean, visible, without_markup
+from .smalltalk import talk_kind, without_small_talk
 from .types import Turn
 from .vocabulary import CJK, Vocabulary, pinyin_splits, vocabulary
 
@@ -296,8 +298,8 @@ _QUOTED_NAME = re.compile(r"《([^》]{1,40})》|“([^”]{1,40})”|\"([^\"]{1
 class Question:
     """What a question asks, analysed once; every later stage reads only this."""
 
-    text: str  # as asked, cleaned and cut to the limit
-    truncated: bool
+    text: str  # as analysed: without markup, control characters and small-talk clauses (cleaning.py)
+    truncated: bool  # a long paste, of which only the last question (with its context) is kept
     english: bool
     query: str  # what retrieval searches: with the previous question for a follow-up
     kind: str  # date, number, who, list, … or "what"
@@ -309,6 +311,8 @@ class Question:
     focus: str | None  # the thing asked about ("票价" in "票价多少钱")
     focus_is_predicate: bool  # a verb before the question word ("担任什么职务")
     unit: str | None  # the measure the answer must carry ("公里", "元")
+    shown: str = ""  # what the resident typed, for the page (``CleanQuestion.shown``)
+    talk: str | None = None  # the message is only small talk of this kind ("greeting", …)
 
 
 def name_terms(text: str, terms: Sequence[str], vocab: Vocabulary) -> tuple[str, ...]:
@@ -328,7 +332,13 @@ def name_terms(text: str, terms: Sequence[str], vocab: Vocabulary) -> tuple[str,
 
 def analyse(question: str, history: Sequence[Turn], retriever: Retriever) -> Question:
     """Raises ``QuestionError`` for an empty question."""
-    text, truncated = clean_question(question)
+    cleaned = clean(question)
+    talk = talk_kind(cleaned.text)
+    text, truncated = without_small_talk(cleaned.text), cleaned.cut
+    # Earlier questions lend a follow-up their subject: small talk has none, markup is none.
+    history = [
+        Turn(visible(without_markup(t.question)), t.answer) for t in history if not talk_kind(t.question)
+    ]
     english = is_english(text)
     query, inherited = resolve_follow_up(text, history)
     vocab = vocabulary(retriever)
@@ -359,4 +369,6 @@ def analyse(question: str, history: Sequence[Turn], retriever: Retriever) -> Que
         focus=focus,
         focus_is_predicate=bool(before and focus and vocab.tag(focus) == "v"),
         unit=asked_unit(text),
+        shown=cleaned.shown,
+        talk=talk,
     )

@@ -10,8 +10,7 @@ from ..lexical import normalise_query_text
 from ..retrieval import Retriever
 from ..sentences import normalise_with_origin
 from .evidence import Candidate
-from .question import QUESTION_WORDS
-from .question import Question
+from .question import QUESTION_WORDS, Question
 from .types import Answer, Citation, Turn
 from .vocabulary import CJK, Vocabulary
 
@@ -22,11 +21,16 @@ def _source_line(c: Citation) -> str:
 
 
 def _truncation_notice(english: bool, truncated: bool) -> list[str]:
+    """What a long paste was answered by (``cleaning.last_question``)."""
     if not truncated:
         return []
     if english:
-        return [f"(Your question was cut to its first {config.MAX_QUESTION_CHARS} characters.)"]
-    return [f"（问题过长，只按前 {config.MAX_QUESTION_CHARS} 个字回答。）"]
+        return [
+            f"(Your message is over {config.MAX_QUESTION_CHARS} characters: only its last question, "
+            "with the sentence before it, was answered.)"
+        ]
+    limit = config.MAX_QUESTION_CHARS
+    return [f"（问题过长：超过 {limit} 字，只按其中最后一个问句（连同它前面的一句）回答。）"]
 
 
 def render_answer(quotes: list[Citation], kind: str, english: bool, truncated: bool) -> str:
@@ -131,7 +135,7 @@ def refusal(
     version: str,
 ) -> Answer:
     return Answer(
-        question=q.text,
+        question=q.shown or q.text,
         text=render_refusal(list(missing), suggestions, q.english, q.truncated),
         citations=(),
         refused=True,
@@ -164,7 +168,7 @@ def quoted(q: Question, chosen: list[Candidate], confidence: float, version: str
         for n, c in enumerate(chosen, 1)
     )
     return Answer(
-        question=q.text,
+        question=q.shown or q.text,
         text=render_answer(list(citations), q.kind, q.english, q.truncated),
         citations=citations,
         refused=False,

@@ -38,6 +38,7 @@ from .decision import decide
 from .features import ANSWER_FEATURES, SENTENCE_FEATURES
 from .model import AnswerModel, Logistic, schema_hash
 from .pipeline import Evidence, assess, gather
+from .question import analyse
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Example:
 
 
 def _example(question: str, golds: tuple[str, ...], group: int, retriever: Retriever) -> Example:
-    ev = gather(question, (), retriever)
+    ev = gather(analyse(question, (), retriever), retriever)
     labels = np.array([any(g in c.text for g in golds) for c in ev.eligible], dtype=np.float64)
     return Example(group, 1.0, golds, labels, ev, retriever)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 from .. import config
 
@@ -42,6 +42,11 @@ class Citation:
     passage_end: int
 
 
+#: What a reply is: sentences quoted from the sources, a refusal, or small talk (a greeting,
+#: thanks, a goodbye or a call for help, answered without the sources: ``smalltalk.py``).
+AnswerKind = Literal["answer", "refusal", "smalltalk"]
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -55,12 +60,21 @@ class Answer:
     index_version: str = ""
     #: Names of the refusal units that fired (``decision.py``); empty for an answer.
     reasons: tuple[str, ...] = ()
+    #: Left out, it follows ``refused``: "refusal" or "answer".
+    kind: AnswerKind = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", "refusal" if self.refused else "answer")
+        elif self.kind not in get_args(AnswerKind):
+            raise ValueError(f"Answer.kind must be one of {get_args(AnswerKind)}, got {self.kind!r}")
 
     def to_dict(self) -> dict:
         """The JSON shape shared by ``assistant ask --json`` and the web API."""
         return {
             "question": self.question,
             "text": self.text,
+            "kind": self.kind,
             "refused": self.refused,
             "confidence": self.confidence,
             "truncated": self.truncated,
