@@ -23,6 +23,9 @@ from ..retrieval import QuestionError, require_question
 _HIDDEN = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 #: An opening, closing or declaration tag; "<" before a digit or a space ("<5毫秒") is text.
 _TAG = re.compile(r"</?[a-z][^<>]*>|<![^<>]*>", re.I)
+#: What a removed tag leaves behind until it is known whether it stood between Chinese characters.
+_GAP = "\x00"
+_GAP_IN_CHINESE = re.compile("(?<=[\u3400-\u9fff])\x00+(?=[\u3400-\u9fff，。？！、；：])")
 _LINE_BREAKS = frozenset("\n\r\u2028\u2029\x85\x0b\x0c")
 #: Where a sentence ends: its closing punctuation (and any closing quote), or a line break.
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’\"」』）)]*|\.(?=\s)|\n")
@@ -48,8 +51,11 @@ class CleanQuestion:
 def without_markup(text: str) -> str:
     """``text`` without tags, script or style content and comments, entities decoded.
     Markup written as entities ("&lt;img …&gt;") is markup too."""
-    text = html.unescape(_TAG.sub(" ", _HIDDEN.sub(" ", text)))
-    return _TAG.sub(" ", _HIDDEN.sub(" ", text))
+    text = html.unescape(_TAG.sub(_GAP, _HIDDEN.sub(_GAP, text)))
+    text = _TAG.sub(_GAP, _HIDDEN.sub(_GAP, text))
+    # Chinese writes no spaces: a tag between two Chinese characters (<b>青岛</b>有几个) joins
+    # them, as the page shows them; elsewhere it separates words as a space does.
+    return _GAP_IN_CHINESE.sub("", text).replace(_GAP, " ")
 
 
 def visible(text: str) -> str:

@@ -29,7 +29,7 @@ class Case:
     fact_ok: bool  # the asked kind of fact (an amount, a date, a time, a district, a list) is there
     confidence: float  # the answer model's probability that the quote answers
     threshold: float  # below it the trained objective refuses
-    uncovered: tuple[str, ...]  # question terms the best sentence's context does not cover
+    uncovered: tuple[str, ...]  # question terms the best sentence's context does not write (nor a synonym)
 
     def with_confidence(self, confidence: float) -> Case:
         return replace(self, confidence=confidence)

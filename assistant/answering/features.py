@@ -16,7 +16,7 @@ import numpy as np
 
 from ..lexical import normalise_query_text
 from ..retrieval import Retriever
-from .evidence import Candidate, Context, fact_pattern, indexed_words, term_credits
+from .evidence import Candidate, Context, fact_pattern, indexed_words, quantities, term_credits
 from .question import QUESTION_WORDS, Question
 from .vocabulary import CJK, vocabulary
 
@@ -73,6 +73,14 @@ def _share(pairs: set[str], text: str) -> float:
     return sum(p in text for p in pairs) / len(pairs) if pairs else 0.0
 
 
+def _holds_fact(q: Question, text: str, wanted) -> float:
+    """1 when the sentence holds the asked kind of fact; for a how-many question an amount the
+    question does not already name, as ``fact_missing`` demands (a date is no count)."""
+    if wanted is not None and not wanted.search(text):
+        return 0.0
+    return 0.0 if q.kind == "number" and not quantities(text, q.query) else 1.0
+
+
 def sentence_features(
     q: Question,
     cands: Sequence[Candidate],
@@ -107,7 +115,7 @@ def sentence_features(
                 sum(w for t, w in weights.items() if t in ctx.sentence) / total,
                 sum(w for t, w in weights.items() if ctx.writes(t)) / total,
                 float(d),
-                1.0 if wanted is None or wanted.search(c.text) else 0.0,
+                _holds_fact(q, c.text, wanted),
                 c.passage.score,
                 float(ranks[id(c.passage)]),
                 math.log1p(len(c.text)),

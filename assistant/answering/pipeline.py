@@ -117,7 +117,7 @@ def assess(ev: Evidence, model: AnswerModel, retriever: Retriever) -> Assessment
         fact_ok=states_asked_fact(q, chosen, ranked),
         confidence=0.0,
         threshold=model.threshold,
-        uncovered=tuple(cov.missing),
+        uncovered=tuple(cov.missing + cov.partial),  # a shared character is no mention
     )
     return Assessment(case, chosen, row)
 
