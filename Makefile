@@ -35,7 +35,7 @@ test: setup browser
 	for f in eval/holdout*.jsonl; do $(BIN)/assistant eval $$f --min-accuracy 0.85 --min-refusal 0.85 || exit 1; done
 	# Open-domain on a set never tuned on (a regression guard; see README "Open-domain benchmark").
 	@if [ -f $(CMRC) ]; then \
-		$(BIN)/python benchmarks/open_domain.py $(CMRC) --seed 0 --min-accuracy 0.70 --min-refusal 0.70; \
+		$(BIN)/python benchmarks/open_domain.py $(CMRC) --seed 0 --min-accuracy 0.70 --min-refusal 0.80; \
 	else echo "skipped the open-domain gate: $(CMRC) not found"; fi
 
 screenshot: setup

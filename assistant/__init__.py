@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 __all__ = [
     "Answer",
     "Citation",
+    "ModelError",
     "Passage",
     "QuestionError",
     "Retriever",
+    "ShortAnswer",
     "Turn",
     "answer",
     "retrieve",
@@ -26,12 +28,14 @@ _EXPORTS = {
     "retrieve": "retrieval",
     "Answer": "answering",
     "Citation": "answering",
+    "ModelError": "answering",
+    "ShortAnswer": "answering",
     "Turn": "answering",
     "answer": "answering",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .answering import Answer, Citation, Turn, answer
+    from .answering import Answer, Citation, ModelError, ShortAnswer, Turn, answer
     from .retrieval import Passage, QuestionError, Retriever, retrieve
 
 

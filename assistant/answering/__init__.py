@@ -6,6 +6,7 @@ Nothing here writes a fact. Every answer is a template around whole sentences cu
 
 from ..retrieval import QuestionError
 from .pipeline import answer
-from .types import Answer, Citation, Turn
+from .model import ModelError
+from .types import Answer, Citation, ShortAnswer, Turn
 
-__all__ = ["Answer", "Citation", "QuestionError", "Turn", "answer"]
+__all__ = ["Answer", "Citation", "ModelError", "QuestionError", "ShortAnswer", "Turn", "answer"]

@@ -42,6 +42,29 @@ class Citation:
     passage_end: int
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The fact itself: the shortest verbatim span of one quote that answers (a number with its
+    unit, a date, a person, a name in 《》, a list…), shown first, the quote as its proof."""
+
+    text: str  # equals the normalised document text at [start, end)
+    citation_n: int  # the quote (``Citation.n``) it lies in
+    start: int  # offsets into the normalised document text, like ``Citation.start``
+    end: int
+    confidence: float  # calibrated probability that the span is the answer
+    derived: str | None = None  # a relative date resolved against the document's date ("2024年4月")
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "citation_n": self.citation_n,
+            "start": self.start,
+            "end": self.end,
+            "confidence": self.confidence,
+            "derived": self.derived,
+        }
+
+
 #: What a reply is: sentences quoted from the sources, a refusal, or small talk (a greeting,
 #: thanks, a goodbye or a call for help, answered without the sources: ``smalltalk.py``).
 AnswerKind = Literal["answer", "refusal", "smalltalk"]
@@ -62,6 +85,8 @@ class Answer:
     reasons: tuple[str, ...] = ()
     #: Left out, it follows ``refused``: "refusal" or "answer".
     kind: AnswerKind = None  # type: ignore[assignment]
+    #: The fact first (issue 14); None for a refusal, small talk, an explanation or no clear span.
+    short_answer: ShortAnswer | None = None
 
     def __post_init__(self) -> None:
         if self.kind is None:
@@ -81,6 +106,7 @@ class Answer:
             "missing_terms": list(self.missing_terms),
             "suggestions": list(self.suggestions),
             "reasons": list(self.reasons),
+            "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "citations": [
                 {
                     "n": c.n,
