@@ -5,8 +5,8 @@ Nothing here writes a fact. Every answer is a template around whole sentences cu
 """
 
 from ..retrieval import QuestionError
-from .pipeline import answer
 from .model import ModelError
+from .pipeline import answer
 from .types import Answer, Citation, ShortAnswer, Turn
 
 __all__ = ["Answer", "Citation", "ModelError", "QuestionError", "ShortAnswer", "Turn", "answer"]

@@ -197,6 +197,13 @@ def quantity_pattern(unit: str) -> re.Pattern:
     return re.compile(r"[\d一二三四五六七八九十两百千万亿多余]\s*" + re.escape(unit))
 
 
+def indexed_words_before(c: Candidate, start: int, retriever: Retriever) -> tuple[str, ...] | None:
+    """The words reindex stored for the sentences from ``start`` up to the candidate (None when
+    the index holds none there): segmenting that stretch again cost a quarter of an answer."""
+    before = [s for s in retriever.sentences_in(c.passage.doc_id, start, c.start) if s.start < c.start]
+    return tuple(w for s in before for w in s.words) if before else None
+
+
 def indexed_words(c: Candidate, retriever: Retriever) -> tuple[str, ...] | None:
     """The words reindex stored for this very sentence (None when the passage cut it differently)."""
     for s in retriever.sentences_in(c.passage.doc_id, c.start, c.end):

@@ -14,9 +14,18 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import config
 from ..lexical import normalise_query_text
 from ..retrieval import Retriever
-from .evidence import Candidate, Context, fact_pattern, indexed_words, quantities, term_credits
+from .evidence import (
+    Candidate,
+    Context,
+    fact_pattern,
+    indexed_words,
+    indexed_words_before,
+    quantities,
+    term_credits,
+)
 from .question import QUESTION_WORDS, Question
 from .vocabulary import CJK, vocabulary
 
@@ -105,7 +114,8 @@ def sentence_features(
             list(weights), ctx.sentence, retriever.encoder, vocab, words=indexed_words(c, retriever)
         )
         rest = [t for t in weights if own.get(t, 0) < 1]
-        prev = term_credits(rest, ctx.before, retriever.encoder, vocab) if rest else {}
+        before_words = indexed_words_before(c, max(0, c.start - config.ANSWERING.before_chars), retriever)
+        prev = term_credits(rest, ctx.before, retriever.encoder, vocab, words=before_words) if rest else {}
         around = " ".join((ctx.title, ctx.section, ctx.before, ctx.sentence))
         doc_len = len(retriever.documents[c.passage.doc_id].text) or 1
         rows.append(
