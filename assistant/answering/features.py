@@ -38,7 +38,6 @@ SENTENCE_FEATURES = (
     "dense",  # cosine of question and sentence
     "fact",  # it holds the kind of fact asked (a date, an amount in the asked unit, a list)
     "retrieval",  # its passage's fused retrieval score
-    "passage_rank",  # 0 for the best passage, 1 for the next, …
     "log_length",
     "refers_back",  # it opens with a pronoun: its subject is named before it
     "pairs",  # share of the question's character pairs written in the sentence
@@ -107,7 +106,6 @@ def sentence_features(
     total = sum(weights.values()) or 1.0
     wanted = fact_pattern(q.query, q.kind)
     pairs = _pairs(q)
-    ranks = {id(p): r for r, p in enumerate(dict.fromkeys(c.passage for c in cands))}
     rows = []
     for c, ctx, d in zip(cands, contexts, dense):
         own = term_credits(
@@ -127,7 +125,6 @@ def sentence_features(
                 float(d),
                 _holds_fact(q, c.text, wanted),
                 c.passage.score,
-                float(ranks[id(c.passage)]),
                 math.log1p(len(c.text)),
                 float(bool(_REFERS_BACK.match(c.text))),
                 _share(pairs, ctx.sentence),
