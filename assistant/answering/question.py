@@ -379,7 +379,7 @@ def carried_terms(
     """
     said = [t for t in previous.terms if t not in terms]
     own = [t for t in terms if t not in previous.terms]
-    replaced = _resembled(own, said, retriever, vocab)
+    replaced = _resembled(own, said, retriever, vocab, loose=form == "ellipsis" or not terms)
     gone = {p for ps in replaced.values() for p in ps}
     # The thing asked about, unless it is part of a name (号线 of 6号线 in "6号线是什么时候开通的").
     asked = {previous.focus} - {t for t in said if any(t in n for n in previous.names)}
@@ -398,9 +398,11 @@ def carried_terms(
 
 
 def _resembled(
-    own: Sequence[str], said: Sequence[str], retriever: Retriever, vocab: Vocabulary
+    own: Sequence[str], said: Sequence[str], retriever: Retriever, vocab: Vocabulary, loose: bool
 ) -> dict[str, list[str]]:
-    """For each new word, the previous words it takes the place of."""
+    """For each new word, the previous words it takes the place of. ``loose``: also those it
+    shares a character with, as the words an ellipsis swaps in do (1号线 for 6号线, 企业 for 个人
+    全生命周期); a question of its own often shares one by chance (线路 is no 号线)."""
     if not own or not said:
         return {}
     sims = retriever.encoder.encode(list(own)) @ retriever.encoder.encode(list(said)).T
@@ -411,7 +413,7 @@ def _resembled(
             p
             for p, sim in zip(said, row)
             if sim >= config.ANSWERING.synonym_sim
-            or (CJK.search(t) and set(t) & set(p))
+            or (loose and CJK.search(t) and set(t) & set(p))
             or (sort is not None and sort == _name_sort(p, vocab))
         ]
     return out
@@ -424,7 +426,7 @@ def _name_sort(term: str, vocab: Vocabulary) -> str | None:
     after 徐楠楠)."""
     if vocab.is_place(term):
         return "place"
-    if CJK.match(term) and len(term) > 1 and (term not in vocab.freq or vocab.tag(term) in _PROPER_TAGS):
+    if CJK.match(term) and len(term) > 1 and (not vocab.freq.get(term) or vocab.tag(term) in _PROPER_TAGS):
         return "name"
     return None
 
@@ -466,9 +468,13 @@ def read(text: str, previous: Subject | None, retriever: Retriever) -> Question:
     ellipsis = form == "ellipsis" and previous is not None
     if form and previous and not names:
         names = previous.names  # still what the conversation is about
-    # "这个平台" is the one just talked about: only a sentence that writes its most telling word,
-    # or follows it closely, can be about it (海洋 of 海洋数据交易平台, not another platform).
-    anchor = max(carried, key=vocab.weight) if form == "refers" and carried and terms else None
+    # "这个平台" is the one just talked about: only a sentence that writes its most telling word
+    # (a name first), or follows it closely, can be about it (海洋 of 海洋数据交易平台).
+    anchor = (
+        max(carried, key=lambda t: (_name_sort(t, vocab) is not None, vocab.weight(t)))
+        if form == "refers" and carried and terms
+        else None
+    )
     # In English the first translated word is the focus, unless it is a place ("Qingdao"):
     # a place locates what is asked, it is not what is asked.
     focus, before = (
