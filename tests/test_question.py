@@ -82,3 +82,9 @@ def test_small_talk_in_the_history_is_no_subject(retriever):
     q = _after(retriever, "它有什么特别之处？", METRO, "谢谢！")
     assert "地铁" in q.carried
     assert _after(retriever, "它有什么特别之处？", "谢谢！").carried == ()
+
+
+def test_an_english_follow_up_leans_on_a_chinese_subject(retriever):
+    q = _after(retriever, "What is special about it?", "青岛地铁6号线是什么时候开通的？")
+    assert q.terms == ()  # "special" translates to 特殊, which says what kind of answer, not about what
+    assert {"地铁", "号线"} <= set(q.carried) and q.kind == "what"

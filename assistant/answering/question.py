@@ -178,7 +178,7 @@ def question_terms(
         if word in _GENERIC or word in named:
             continue
         term = next((zh for zh in chinese if vocab.mentions(zh)), chinese[0] if chinese else word)
-        if term not in terms:
+        if term not in terms and term not in _GENERIC:  # "special" says no more than 特殊
             terms.append(term)
             labels[term] = word
     # Numbers and codes ("2.0", "5G", "TACS") are written the same in both languages.
