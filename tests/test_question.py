@@ -88,3 +88,8 @@ def test_an_english_follow_up_leans_on_a_chinese_subject(retriever):
     q = _after(retriever, "What is special about it?", "青岛地铁6号线是什么时候开通的？")
     assert q.terms == ()  # "special" translates to 特殊, which says what kind of answer, not about what
     assert {"地铁", "号线"} <= set(q.carried) and q.kind == "what"
+
+
+def test_a_question_that_stands_alone_starts_the_subject_afresh(retriever):
+    q = _after(retriever, "它是哪一年上线的？", METRO, "海洋数据交易平台累计交易额是多少？")
+    assert "海洋" in q.carried and "地铁" not in q.carried

@@ -443,11 +443,14 @@ def analyse(question: str, history: Sequence[Turn], retriever: Retriever) -> Que
     """
     cleaned = clean(question)
     talk = talk_kind(cleaned.text)
+    earlier = [
+        without_small_talk(visible(without_markup(t.question))) for t in history if not talk_kind(t.question)
+    ]
+    # A question that stands alone starts the subject afresh: read from the last one.
+    alone = [i for i, said in enumerate(earlier) if follow_up_form(said)[1] is None]
     previous = None
-    for turn in history:
-        if not talk_kind(turn.question):
-            said = without_small_talk(visible(without_markup(turn.question)))
-            previous = Subject.of(read(said, previous, retriever))
+    for said in earlier[alone[-1] if alone else 0 :]:
+        previous = Subject.of(read(said, previous, retriever))
     q = read(without_small_talk(cleaned.text), previous, retriever)
     return replace(q, truncated=cleaned.cut, shown=cleaned.shown, talk=talk)
 
@@ -461,11 +464,11 @@ def read(text: str, previous: Subject | None, retriever: Retriever) -> Question:
     if form:
         terms = [t for t in terms if not _POINTER.fullmatch(t)]
     carried = carried_terms(form, terms, previous, retriever, vocab) if form and previous else []
+    ellipsis = form == "ellipsis" and previous is not None
     # The sources' own spelling of names given in pinyin helps find them (a place only
     # locates: every passage of a city's article is about that city).
     found = [t for t, written in pinyin.items() if written and not vocab.is_place(t)]
     names = name_terms(body, terms, vocab) + tuple(t for t, written in pinyin.items() if written)
-    ellipsis = form == "ellipsis" and previous is not None
     if form and previous and not names:
         names = previous.names  # still what the conversation is about
     # "这个平台" is the one just talked about: only a sentence that writes its most telling word
