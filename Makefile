@@ -31,6 +31,8 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 	$(BIN)/assistant reindex --check
 	$(BIN)/assistant eval eval/questions.jsonl --min-accuracy 0.85 --min-refusal 0.90
+	# Follow-ups (conversations written before the code that resolves them; README "Quality").
+	$(BIN)/assistant eval eval/followups.jsonl --min-accuracy 0.85 --min-refusal 0.85
 	# The holdout sets (written without sight of the code) guard against regressions too.
 	for f in eval/holdout*.jsonl; do $(BIN)/assistant eval $$f --min-accuracy 0.85 --min-refusal 0.85 || exit 1; done
 	# Open-domain on a set never tuned on (a regression guard; see README "Open-domain benchmark").

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answering import Turn, answer
-from .answering.question import resolve_follow_up
+from .answering.question import analyse
 from .calibration import expected_calibration_error, format_reliability, reliability
 from .retrieval import Retriever
 
@@ -121,7 +121,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
                     }
                 )
             continue
-        passages = retriever.search(resolve_follow_up(item.question, turns)[0], 3)
+        passages = retriever.search(analyse(item.question, turns, retriever).query, 3)
         ranks = [any(g in p.text for g in gold) for p in passages]
         hit1 += bool(ranks[:1] and ranks[0])
         hit3 += any(ranks)

@@ -156,6 +156,54 @@ def test_follow_up_with_new_subject(retriever):
     assert any("1.88毫秒" in c.quote for c in follow.citations), follow.text
 
 
+def _conversation(retriever, *questions) -> list[Turn]:
+    turns: list[Turn] = []
+    for q in questions:
+        turns.append(Turn(q, ask(retriever, q, turns).text))
+    return turns
+
+
+@pytest.mark.parametrize("follow", ["它有什么特别之处？", "那它有什么特别的？", "那它有什么特别之处？"])
+def test_a_pronoun_follow_up_asks_about_the_subject_in_its_own_kind(retriever, follow):
+    """Issue 15: refused after a when-question, or framed as a date ("关于时间…")."""
+    follow_up = ask(retriever, follow, _conversation(retriever, "青岛地铁6号线是什么时候开通的？"))
+    assert not follow_up.refused, follow_up.text
+    assert any("全国第一条全自主运行系统" in c.quote for c in follow_up.citations), follow_up.text
+    assert not follow_up.text.startswith("关于时间")
+
+
+def test_a_lead_in_follow_up_with_its_own_question_gets_its_own_lead_in(retriever):
+    follow_up = ask(retriever, "那6号线有什么特别的？", _conversation(retriever, "青岛地铁6号线是什么时候开通的？"))
+    assert not follow_up.refused
+    assert follow_up.text.startswith("根据资料"), follow_up.text
+
+
+def test_an_ellipsis_swaps_in_its_words_and_keeps_the_previous_kind(retriever):
+    follow_up = ask(retriever, "那时延呢？", _conversation(retriever, "青岛行政村5G覆盖率是多少？"))
+    assert any("1.88毫秒" in c.quote for c in follow_up.citations), follow_up.text
+    assert follow_up.text.startswith("资料中的相关数字如下"), follow_up.text  # a number, as before
+
+
+def test_a_new_question_with_its_own_subject_is_no_follow_up(retriever):
+    alone = ask(retriever, "海洋数据交易平台累计交易额是多少？")
+    after = ask(retriever, "海洋数据交易平台累计交易额是多少？", _conversation(retriever, "青岛地铁6号线是什么时候开通的？"))
+    assert after.text == alone.text and "1053万元" in after.text
+
+
+@pytest.mark.parametrize(
+    ("earlier", "follow"),
+    [
+        ("青岛地铁6号线是什么时候开通的？", "它的单程票价是多少？"),  # a detail the article does not give
+        ("海洋数据交易平台累计交易额是多少？", "这个平台是哪一年上线的？"),  # only another platform's is given
+        ("青岛行政村5G覆盖率是多少？", "那济南呢？"),  # another city
+        ("青岛地铁6号线是什么时候开通的？", "那1号线呢？"),  # another line
+    ],
+)
+def test_a_follow_up_the_sources_do_not_answer_is_refused(retriever, earlier, follow):
+    follow_up = ask(retriever, follow, _conversation(retriever, earlier))
+    assert follow_up.refused, follow_up.text
+
+
 @pytest.mark.parametrize("question", ["", "   \n\t "])
 def test_empty_question_raises(retriever, question):
     with pytest.raises(QuestionError, match="empty"):

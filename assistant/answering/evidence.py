@@ -115,6 +115,11 @@ class Context:
         parts = (self.sentence, self.before, self.section, self.title)
         return any(v in part for v in variants for part in parts)
 
+    def follows(self, subject: str) -> bool:
+        """Whether the sentence, the stretch just before it or the title writes ``subject``:
+        what a pronoun in a follow-up points at is named close to the quote that answers it."""
+        return any(subject in part for part in (self.sentence, self.before, self.title))
+
 
 def context_of(c: Candidate, retriever: Retriever, vocab: Vocabulary) -> Context:
     doc = retriever.documents[c.passage.doc_id]

@@ -154,7 +154,7 @@ def answer_features(
             f["fact"],
             f["written_context"],
             f["pairs_context"],
-            math.log1p(len(q.terms)),
+            math.log1p(len(q.terms) + len(q.carried)),  # a follow-up's carried words count like its own
             float(q.kind == "what"),
         ]
     )

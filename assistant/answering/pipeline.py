@@ -71,7 +71,11 @@ def gather(q: Question, retriever: Retriever) -> Evidence:
     # Only a sentence whose context writes every name of the question can be about it: a
     # look-alike article about another city holds the same kinds of fact.
     contexts = [context_of(c, retriever, vocab) for c in retrieved]
-    pairs = [(c, ctx) for c, ctx in zip(retrieved, contexts) if all(ctx.writes(n) for n in q.names)]
+    pairs = [
+        (c, ctx)
+        for c, ctx in zip(retrieved, contexts)
+        if all(ctx.writes(n) for n in q.names) and (q.anchor is None or ctx.follows(q.anchor))
+    ]
     # A word every eligible document writes in its title (数字青岛, 齿河盗龙) only says which
     # article: rank and measure coverage by the rest, or the opening sentence, which names
     # the article's subject, wins every question, and the title covers any question about it.
@@ -101,7 +105,7 @@ def assess(ev: Evidence, model: AnswerModel, retriever: Retriever) -> Assessment
         context, cov = "", Coverage(0.0, list(q.terms))
     chosen = choose_quotes(ranked)
     row = None
-    if best is not None and q.terms:
+    if best is not None and ev.topic:
         probs = np.array([c.score for c in ranked])
         dense = passage_similarity(q, ev.topic, best, retriever)
         row = answer_features(q, probs, ev.x[order[0]], cov.ratio, dense)

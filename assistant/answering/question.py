@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
+from .. import config
 from ..lexical import normalise_query_text, segment, to_simplified
 from ..retrieval import ENGLISH_STOP_WORDS, Retriever, is_english, translate_english
 from .cleaning import clean, visible, without_markup
@@ -71,10 +72,6 @@ _MONEY_ASK = re.compile(
     r"|(?:多少|几)[^，。？?]{0,4}(?:投资|预算|经费|资金|费用|成本|补贴)"
     r"|\b(?:cost|price|budget|investment|fare|fee|spend|spent|funding)\b"
 )
-_FOLLOW_UP = re.compile(
-    r"^(那|那么|还有|那它|它|他|她|这|该|其|此)|[呢]\s*[？?]?$|^(and|what about|how about)\b", re.I
-)
-_PRONOUN = re.compile(r"它|他们|他|她|这个|该|其|此|\b(it|its|they|their|this|that)\b", re.I)
 
 #: Words that say nothing specific about the topic of a question in this domain.
 _GENERIC = frozenset(
@@ -85,7 +82,7 @@ _GENERIC = frozenset(
     # Words of conversation, not of the topic ("听说…到底排第几", "那会儿…还有别的…吗").
     "听说 到底 究竟 那会儿 当时 那时 后来 之后 以后 如今 那个 这个 别的 其他 其它 "
     # What kind of answer is wanted, not about what ("有什么特别的").
-    "特别 特殊 厉害 不一样 "
+    "特别 特殊 厉害 不一样 特别之处 "
     # English function words and question words carry no topic.
     "city china chinese the a an of in on at to for from by with and or is are was were be "
     "been being has have had do does did what which who whom whose when where why how many much "
@@ -99,26 +96,6 @@ def question_kind(question: str) -> str:
         if asks.search(question):
             return kind
     return "what"
-
-
-# ------------------------------------------------------------------------ follow-ups
-
-
-def resolve_follow_up(question: str, history: Sequence[Turn]) -> tuple[str, str | None]:
-    """The question to search with, and the kind inherited from the previous question.
-
-    A short question that leans on the conversation ("那6号线呢？", "它是什么时候开通的？")
-    is searched together with the previous question, so its topic carries over.
-    """
-    if not history:
-        return question, None
-    previous = history[-1].question
-    short = len(question) <= 16 or (is_english(question) and len(question.split()) <= 6)
-    if short and (_FOLLOW_UP.search(question) or _PRONOUN.search(question)):
-        own_kind = question_kind(question)
-        inherited = question_kind(previous) if own_kind == "what" else None
-        return f"{question} {previous}", inherited
-    return question, None
 
 
 _ASK = re.compile(r"多少|几|什么|谁|哪[一个些家位种份条里年天]?")
@@ -201,7 +178,7 @@ def question_terms(
         if word in _GENERIC or word in named:
             continue
         term = next((zh for zh in chinese if vocab.mentions(zh)), chinese[0] if chinese else word)
-        if term not in terms:
+        if term not in terms and term not in _GENERIC:  # "special" says no more than 特殊
             terms.append(term)
             labels[term] = word
     # Numbers and codes ("2.0", "5G", "TACS") are written the same in both languages.
@@ -301,10 +278,10 @@ class Question:
     text: str  # as analysed: without markup, control characters and small-talk clauses (cleaning.py)
     truncated: bool  # a long paste, of which only the last question (with its context) is kept
     english: bool
-    query: str  # what retrieval searches: with the previous question for a follow-up
+    query: str  # what retrieval searches: with the words a follow-up carries
     kind: str  # date, number, who, list, … or "what"
     terms: tuple[str, ...]  # its specific words, in the sources' language
-    carried: tuple[str, ...]  # words of the previous question a follow-up leans on
+    carried: tuple[str, ...]  # words of the conversation's subject a follow-up leans on (carried_terms)
     labels: dict[str, str]  # the resident's own word for a translated or pinyin term
     names: tuple[str, ...]  # what must be written where the answer is: places, people, titles, codes
     unwritten: tuple[str, ...]  # names in pinyin the sources never write ("Chengdu")
@@ -313,6 +290,7 @@ class Question:
     unit: str | None  # the measure the answer must carry ("公里", "元")
     shown: str = ""  # what the resident typed, for the page (``CleanQuestion.shown``)
     talk: str | None = None  # the message is only small talk of this kind ("greeting", …)
+    anchor: str | None = None  # a follow-up's subject (its most telling carried word) a quote must follow
 
 
 def name_terms(text: str, terms: Sequence[str], vocab: Vocabulary) -> tuple[str, ...]:
@@ -330,37 +308,189 @@ def name_terms(text: str, terms: Sequence[str], vocab: Vocabulary) -> tuple[str,
     return tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
 
 
+# ------------------------------------------------------------------------ follow-ups
+
+#: What opens a follow-up without being part of its question ("那6号线呢？", "And the latency?");
+#: 那 before a classifier is a demonstrative ("那家公司"), which ``_POINTER`` reads.
+_LEAD_IN = re.compile(
+    r"^(?:那么|那(?![个些家位条种项座所款次会里边样])|还有|and|what about|how about)[\s,，、]*", re.I
+)
+#: Words that point back at what the conversation is about: the closed class of third-person
+#: pronouns and demonstratives (它, 这个, 该, 那家, it, this, his).
+_POINTER = re.compile(
+    r"[它他她]们?|[这那该此其](?:个|些|家|位|条|种|项|座|所|款)?|"
+    r"it|its|they|their|them|he|his|him|she|her|this|that|these|those",
+    re.I,
+)
+#: A question word of the follow-up's own: it then asks its own kind of fact.
+_OWN_ASK = re.compile(
+    r"多少|几|什么|谁|哪|怎么|怎样|如何|为什么|为何|是否|吗|能否|有没有|是不是|"
+    r"\b(?:what|when|where|who|whom|which|why|how|is|are|does|do|did|can|has|have)\b",
+    re.I,
+)
+_ELLIPSIS = re.compile(r"呢\s*[？?]?\s*$")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one turn of the conversation was about, its own follow-up resolved: the next turn
+    leans on it ("它" is its subject, "那X呢？" swaps X into it)."""
+
+    terms: tuple[str, ...]  # its words and those it carried
+    names: tuple[str, ...]
+    focus: str | None
+    kind: str
+    unit: str | None
+
+    @classmethod
+    def of(cls, q: "Question") -> "Subject":
+        return cls(tuple(dict.fromkeys(q.terms + q.carried)), q.names, q.focus, q.kind, q.unit)
+
+
+def follow_up_form(question: str) -> tuple[str, str | None]:
+    """The question without its lead-in, and how it leans on the conversation, if it does.
+
+    "ellipsis": no question of its own ("那时延呢？", "6号线呢？", "What about Shanghai?"); it
+    swaps its words in for their match in the previous question and asks what that asked.
+    "refers": it asks its own question of the previous subject, named by a pronoun or a
+    demonstrative ("它有什么特别之处？", "这个系统…", "What is special about it?") or after a
+    lead-in ("那6号线有什么特别的？"). Any other question has its own subject and stands alone.
+    """
+    body = _LEAD_IN.sub("", question.strip(), count=1).strip() or question.strip()
+    led = body != question.strip()
+    if not _OWN_ASK.search(to_simplified(body)) and (led or _ELLIPSIS.search(body)):
+        return body, "ellipsis"
+    if led or any(_POINTER.fullmatch(w) for w in segment(normalise_query_text(body))):
+        return body, "refers"
+    return question, None
+
+
+def carried_terms(
+    form: str, terms: Sequence[str], previous: Subject, retriever: Retriever, vocab: Vocabulary
+) -> list[str]:
+    """The previous subject's words a follow-up leans on.
+
+    An ellipsis keeps everything the previous question said but what its own words replace:
+    the words they resemble (a shared character, a close vector, place for place: 济南 for 青岛,
+    1号线 for 6号线), else the thing that was asked about (时延 for 覆盖率). A follow-up asking
+    its own question keeps only the things talked about: not what was asked of them (票价 in
+    "6号线的票价是多少"), nor what happened to them (开通). A word no source writes cannot help
+    find the answer and would only count as missing (the asked 票价 of a refused question).
+    """
+    said = [t for t in previous.terms if t not in terms]
+    own = [t for t in terms if t not in previous.terms]
+    replaced = _resembled(own, said, retriever, vocab, loose=form == "ellipsis" or not terms)
+    gone = {p for ps in replaced.values() for p in ps}
+    # The thing asked about, unless it is part of a name (号线 of 6号线 in "6号线是什么时候开通的").
+    asked = {previous.focus} - {t for t in said if any(t in n for n in previous.names)}
+    if form == "ellipsis" or not terms:
+        # Nothing of its own but the question ("它有什么特别之处？"): it asks for more on all that
+        # was said, as an ellipsis does.
+        matched = all(replaced.get(t) for t in own)  # else the new words replace the asked thing
+        kept = [t for t in said if t not in gone and (matched or t not in asked)]
+    else:
+        kept = [
+            t
+            for t in said
+            if t not in gone and t not in asked and t not in _ANSWER_KINDS and vocab.tag(t) not in ("v", "vn")
+        ]
+    return [t for t in kept if vocab.mentions(t)]
+
+
+def _resembled(
+    own: Sequence[str], said: Sequence[str], retriever: Retriever, vocab: Vocabulary, loose: bool
+) -> dict[str, list[str]]:
+    """For each new word, the previous words it takes the place of. ``loose``: also those it
+    shares a character with, as the words an ellipsis swaps in do (1号线 for 6号线, 企业 for 个人
+    全生命周期); a question of its own often shares one by chance (线路 is no 号线)."""
+    if not own or not said:
+        return {}
+    sims = retriever.encoder.encode(list(own)) @ retriever.encoder.encode(list(said)).T
+    out: dict[str, list[str]] = {}
+    for t, row in zip(own, sims):
+        sort = _name_sort(t, vocab)
+        out[t] = [
+            p
+            for p, sim in zip(said, row)
+            if sim >= config.ANSWERING.synonym_sim
+            or (loose and CJK.search(t) and set(t) & set(p))
+            or (sort is not None and sort == _name_sort(p, vocab))
+        ]
+    return out
+
+
+def _name_sort(term: str, vocab: Vocabulary) -> str | None:
+    """What sort of name a word is, if it is one: a place, or another name (a word jieba's
+    dictionary does not hold, its guess at a person or a company: 程鹏, 檬豆; or one it tags a
+    proper noun). A name swaps in for a name of its sort ("那济南呢？" after 青岛, "程鹏呢？"
+    after 徐楠楠)."""
+    if vocab.is_place(term):
+        return "place"
+    if CJK.match(term) and len(term) > 1 and (not vocab.freq.get(term) or vocab.tag(term) in _PROPER_TAGS):
+        return "name"
+    return None
+
+
+#: jieba's tags of people's and organisations' names and other proper nouns.
+_PROPER_TAGS = frozenset("nr nrfg nrt nt nz".split())
+
+
 def analyse(question: str, history: Sequence[Turn], retriever: Retriever) -> Question:
-    """Raises ``QuestionError`` for an empty question."""
+    """Raises ``QuestionError`` for an empty question.
+
+    Each earlier question is read in turn, its own follow-up resolved, so that the
+    conversation's subject carries through ("6号线…" → "它…" → "全线…"); small talk has none.
+    """
     cleaned = clean(question)
     talk = talk_kind(cleaned.text)
-    text, truncated = without_small_talk(cleaned.text), cleaned.cut
-    # Earlier questions lend a follow-up their subject: small talk has none, markup is none.
-    history = [
-        Turn(visible(without_markup(t.question)), t.answer) for t in history if not talk_kind(t.question)
+    earlier = [
+        without_small_talk(visible(without_markup(t.question))) for t in history if not talk_kind(t.question)
     ]
-    english = is_english(text)
-    query, inherited = resolve_follow_up(text, history)
+    # A question that stands alone starts the subject afresh: read from the last one.
+    alone = [i for i, said in enumerate(earlier) if follow_up_form(said)[1] is None]
+    previous = None
+    for said in earlier[alone[-1] if alone else 0 :]:
+        previous = Subject.of(read(said, previous, retriever))
+    q = read(without_small_talk(cleaned.text), previous, retriever)
+    return replace(q, truncated=cleaned.cut, shown=cleaned.shown, talk=talk)
+
+
+def read(text: str, previous: Subject | None, retriever: Retriever) -> Question:
+    """The analysis of one question of a conversation, after ``previous``."""
+    body, form = follow_up_form(text) if previous else (text, None)
+    english = is_english(body)
     vocab = vocabulary(retriever)
-    terms, labels, pinyin = question_terms(text, english, retriever, vocab)
+    terms, labels, pinyin = question_terms(body, english, retriever, vocab)
+    if form:
+        terms = [t for t in terms if not _POINTER.fullmatch(t)]
+    carried = carried_terms(form, terms, previous, retriever, vocab) if form and previous else []
+    ellipsis = form == "ellipsis" and previous is not None
     # The sources' own spelling of names given in pinyin helps find them (a place only
     # locates: every passage of a city's article is about that city).
-    query = " ".join([query] + [t for t, written in pinyin.items() if written and not vocab.is_place(t)])
-    carried = [] if query == text or english else [t for t in content_terms(query) if t not in terms]
-    names = name_terms(text, terms, vocab) + tuple(t for t, written in pinyin.items() if written)
+    found = [t for t, written in pinyin.items() if written and not vocab.is_place(t)]
+    names = name_terms(body, terms, vocab) + tuple(t for t, written in pinyin.items() if written)
+    if form and previous and not names:
+        names = previous.names  # still what the conversation is about
+    # "这个平台" is the one just talked about: only a sentence that writes its most telling word
+    # (a name first), or follows it closely, can be about it (海洋 of 海洋数据交易平台).
+    anchor = (
+        max(carried, key=lambda t: (_name_sort(t, vocab) is not None, vocab.weight(t)))
+        if form == "refers" and carried and terms
+        else None
+    )
     # In English the first translated word is the focus, unless it is a place ("Qingdao"):
     # a place locates what is asked, it is not what is asked.
     focus, before = (
         (english_focus([t for t in terms if not vocab.is_place(t)], labels), False)
         if english
-        else focus_term(text, terms)
+        else focus_term(body, terms)
     )
     return Question(
-        text=text,
-        truncated=truncated,
+        text=body,
+        truncated=False,
         english=english,
-        query=query,
-        kind=inherited or question_kind(to_simplified(text)),
+        query=" ".join([body, *found, *carried]),
+        kind=previous.kind if ellipsis else question_kind(to_simplified(body)),
         terms=tuple(terms),
         carried=tuple(carried),
         labels=labels,
@@ -368,7 +498,7 @@ def analyse(question: str, history: Sequence[Turn], retriever: Retriever) -> Que
         unwritten=tuple(t for t, written in pinyin.items() if not written),
         focus=focus,
         focus_is_predicate=bool(before and focus and vocab.tag(focus) == "v"),
-        unit=asked_unit(text),
-        shown=cleaned.shown,
-        talk=talk,
+        unit=asked_unit(body) or (previous.unit if ellipsis else None),
+        shown=text,
+        anchor=anchor,
     )
