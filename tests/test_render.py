@@ -135,3 +135,22 @@ def test_short_answer_fields_in_the_json():
         "derived": "2024年4月",
         "frame": "6号线开通时间：",
     }
+
+
+def test_a_relative_date_in_the_corpus_is_resolved_by_its_articles_date(retriever):
+    a = shown(retriever, "青岛数字经济核心产业增加值同比增长超过21%是截至什么时候？", "今年4月")
+    c = a.citations[a.short_answer.citation_n - 1]
+    assert c.date == "2024-08" and "截至今年4月" in c.quote  # the quote never changes
+    assert a.short_answer.derived == "2024年4月"
+    assert a.text.split("\n\n")[0].endswith("今年4月（即2024年4月）")
+
+
+def test_the_page_names_the_older_value_after_the_quotes():
+    new = citation("行政村5G覆盖率达到96.8%。", "2025-03")
+    old = replace(citation("行政村5G覆盖率达到<i>80.3%</i>。", "2023-05", at=900), n=2, doc_id="e")
+    a = Answer("q", "资料中的相关数字如下：\n\n> x [1]\n\n此前…", (new, old), False, 0.9, earlier=2)
+    html = page(a)
+    first, rest = html.split('<p class="qa-earlier">')
+    assert "96.8%" in first and "80.3%" not in first.split('<div class="qa-cites">')[0]
+    assert rest.startswith("此前（2023-05）资料为：</p>") and "&lt;i&gt;80.3%&lt;/i&gt;" in rest
+    assert "此前…" not in html  # drawn from the fields, not read out of the text
