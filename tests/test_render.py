@@ -66,6 +66,8 @@ def test_without_a_short_answer_the_lead_in_stays(retriever):
         ("青島有多少個數據中心？", "青島數據中心："),  # the resident's own script
         ("谁是真情巴士的首席数据官？", "首席数据官："),
         ("青岛地铁6号线全长多少公里？", "青岛地铁6号线全长："),  # the unit is in the answer
+        ("青岛是第几批数字人民币试点地区？", "青岛数字人民币试点地区："),  # 第几批 asks, whole
+        ("数字产业园在哪个区？", "数字产业园地点："),
         ("那6号线呢？", ""),  # no question word: no frame rather than a made-up one
     ],
 )

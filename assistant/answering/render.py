@@ -104,6 +104,7 @@ def with_derived(short: ShortAnswer, doc_date: str | None) -> ShortAnswer:
 
 #: What asks in a Chinese question, longest first: the frame is the words around it.
 _ASKING = re.compile(
+    r"第(?:几|多少)[个批名位次届期]?|哪个(?:区|县|镇|街道)|"
     r"是什么时候|什么时候|什么时间|何时|是哪一年|哪一年|哪年|哪个月|几月|几号|几点|"
     r"是多少|有多少|多少|是几|有几|几|是谁|谁|是哪[一个些家位里]?|哪[一个些家位里儿]?|是什么|什么"
 )
