@@ -79,6 +79,18 @@ class AskResponse(BaseModel):
             "(around it), start and end (the quote's offsets in the normalised document)."
         )
     )
+    short_answer: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The fact itself, or null: text (a verbatim span of quote citation_n), citation_n, start and "
+            "end (its offsets in the normalised document), confidence, derived (a relative date resolved "
+            "against the document's date, or null) and frame (the question's words shown before it)."
+        ),
+    )
+    earlier: int | None = Field(
+        default=None,
+        description="The n of a citation from an older document giving the fact another value, or null.",
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -129,6 +129,9 @@ class AnsweringSettings:
     max_quotes: int = 2
     #: A further sentence is quoted only if it scores at least this share of the best one.
     second_quote_ratio: float = 0.9
+    #: A sentence of another document giving the asked fact another value competes with the best
+    #: (the newer document leads, the older is named) when it scores at least this share of it.
+    rival_ratio: float = 0.5
     #: Characters around the best sentence that count as its context for term coverage.
     context_chars: int = 200
     #: Characters before a sentence that may name its subject (他, 该公司).
@@ -152,6 +155,11 @@ class AnsweringSettings:
     #: that matter weigh 2 or more (医院 2.0, 游客 2.5, 感冒 2.3, 护照 5.4); filler less (项目 1.4,
     #: 新闻 1.5, 朋友 1.8, 看到 0.7, 还有 0.5).
     missing_term_weight: float = 2.0
+    #: The question's words framing a short answer ("行政村5G覆盖率：95.15%") are left out past this
+    #: many characters (Chinese) or words (English): a longer frame restates the question rather
+    #: than labelling the fact.
+    frame_max_chars: int = 16
+    frame_max_words: int = 8
     # Training of the answer model (``python -m assistant.answering.train``).
     #: Folds by article for out-of-fold fitting, the threshold and the DRCD figures.
     folds: int = 5

@@ -41,7 +41,9 @@ from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Mount, Route  # noqa: E402
 
 from . import config  # noqa: E402
-from .answering import Answer, Citation, Turn, answer  # noqa: E402
+from .answering import Answer, Citation, ShortAnswer, Turn, answer  # noqa: E402
+from .answering.dates import display  # noqa: E402
+from .answering.render import earlier_lead  # noqa: E402
 from .api import AnswerJson, create_api  # noqa: E402
 from .bodylimit import BodyLimitMiddleware  # noqa: E402
 from .feedback import FeedbackStore  # noqa: E402
@@ -97,7 +99,10 @@ CSS = """
 #qa-chat .qa-cite summary .qa-hint { color: var(--body-text-color-subdued); font-size: 0.9em; }
 #qa-chat .qa-cite[open] .qa-hint { display: none; }
 #qa-chat .qa-passage { margin: 0.4rem 0; line-height: 1.7; overflow-wrap: anywhere; }
-#qa-chat .qa-passage mark { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
+#qa-chat .qa-passage mark, #qa-chat .qa-quote mark { background: #fde68a; color: #1f2937; padding: 0 1px;
+  border-radius: 2px; }
+#qa-chat .qa-quote mark, #qa-chat .qa-short strong { font-weight: 700; }
+#qa-chat .qa-short { font-size: 1.05em; }
 #qa-chat .qa-meta { color: var(--body-text-color-subdued); font-size: 0.9em; overflow-wrap: anywhere; }
 #qa-chat .qa-suggest { margin-top: 0.5rem; font-weight: 600; }
 /* Gradio's "scroll down" button floats over the messages: opaque, so no text shows through it. */
@@ -257,7 +262,9 @@ def _prose(text: str) -> tuple[list[str], str | None]:
     heading = None
     for para in text.split("\n\n"):
         lines = [line for line in para.splitlines() if line.strip()]
-        if not lines or lines[0].startswith(">"):
+        if lines and lines[0].startswith(">"):  # the quotes: what follows them is drawn from fields
+            break
+        if not lines:
             continue
         rest = lines[1:]
         if rest and all(line.startswith("- ") for line in rest):
@@ -269,15 +276,36 @@ def _prose(text: str) -> tuple[list[str], str | None]:
     return prose, heading
 
 
-def _highlighted_passage(c: Citation) -> str:
-    """The source passage, escaped, with the quoted sentence in a ``<mark>``."""
+def _span_in(c: Citation, short: ShortAnswer | None) -> tuple[int, int] | None:
+    """Where the short answer lies in quote ``c``, from the fields (``ShortAnswer.start`` and
+    ``Citation.start``, both offsets into the document); None when it is not in this quote."""
+    if short is None or short.citation_n != c.n:
+        return None
+    at, end = short.start - c.start, short.end - c.start
+    return (at, end) if 0 <= at < end <= len(c.quote) and c.quote[at:end] == short.text else None
+
+
+def _marked_quote(c: Citation, short: ShortAnswer | None, tag: str) -> str:
+    """Quote ``c``, escaped, with the short answer in ``tag`` when it lies there."""
+    span = _span_in(c, short)
+    if span is None:
+        return _esc(c.quote)
+    at, end = span
+    inner = f'<{tag} class="qa-span">{_esc(c.quote[at:end])}</{tag}>'
+    return f"{_esc(c.quote[:at])}{inner}{_esc(c.quote[end:])}"
+
+
+def _highlighted_passage(c: Citation, short: ShortAnswer | None = None) -> str:
+    """The source passage, escaped, with the quoted sentence in a ``<mark>`` (the short answer
+    in it in bold)."""
+    quote = f"<mark>{_marked_quote(c, short, 'strong')}</mark>"
     at = c.start - c.passage_start
     if not (0 <= at and c.passage[at : at + len(c.quote)] == c.quote):
         at = c.passage.find(c.quote)
     if at < 0:
-        return f"{_esc(c.passage)}<br><mark>{_esc(c.quote)}</mark>"
+        return f"{_esc(c.passage)}<br>{quote}"
     end = at + len(c.quote)
-    return f"{_esc(c.passage[:at])}<mark>{_esc(c.quote)}</mark>{_esc(c.passage[end:])}"
+    return f"{_esc(c.passage[:at])}{quote}{_esc(c.passage[end:])}"
 
 
 def _cite_id(key: str, n: int) -> str:
@@ -285,14 +313,14 @@ def _cite_id(key: str, n: int) -> str:
     return f"qa-{_esc(key)}-{n}"
 
 
-def _citation_html(c: Citation, key: str) -> str:
+def _citation_html(c: Citation, key: str, short: ShortAnswer | None = None) -> str:
     where = " · ".join(_esc(x) for x in (c.section, c.date) if x)
     meta = " · ".join(_esc(x) for x in (f"《{c.title}》", c.section, c.source, c.date) if x)
     return (
         f'<details class="qa-cite" id="{_cite_id(key, c.n)}">'
         f'<summary><span class="qa-n">[{c.n}]</span> 《{_esc(c.title)}》'
         f'{" · " + where if where else ""} <span class="qa-hint">（点击查看原文）</span></summary>'
-        f'<div class="qa-passage">{_highlighted_passage(c)}</div>'
+        f'<div class="qa-passage">{_highlighted_passage(c, short)}</div>'
         f'<div class="qa-meta">出处：{meta}</div></details>'
     )
 
@@ -308,21 +336,38 @@ _KIND_CLASS = {"refusal": "qa-refused", "smalltalk": "qa-smalltalk"}
 
 
 def render_answer(a: Answer, key: str = "a") -> str:
-    """An answer as one line of safe HTML: prose, quotes with [n], expandable citations.
+    """An answer as one line of safe HTML: prose, the short answer in bold, quotes with [n] (the
+    short answer highlighted in its quote), the older source's value, expandable citations.
 
     ``key`` tells this answer's citations from the others' on the page; each [n] marker is a
-    link to its citation, which the page's script opens.
+    link to its citation, which the page's script opens. The short answer and the older value
+    are drawn from the fields, never read out of ``Answer.text``.
     """
     prose, heading = _prose(a.text)
+    if a.short_answer is not None:
+        prose = prose[:-1]  # the text's first line after any notice: drawn below from the fields
     parts = [f"<p>{_esc(p)}</p>" for p in prose]
     if a.kind != "answer":  # a refusal or small talk: prose, and its suggestions as options below
         if a.suggestions:
             parts.append(f'<p class="qa-suggest">{_esc(heading or "你可以试着问：")}</p>')
         return f'<div class="qa-a {_KIND_CLASS[a.kind]}">{"".join(parts)}</div>'
-    for c in a.citations:
+    short = a.short_answer
+    if short is not None:
+        derived = display("", short.derived)
+        parts.append(
+            f'<p class="qa-short">{_esc(short.frame)}<strong>{_esc(short.text)}</strong>{_esc(derived)}</p>'
+        )
+
+    def quote(c: Citation) -> str:
         ref = f'<a class="qa-ref" href="#{_cite_id(key, c.n)}">[{c.n}]</a>'
-        parts.append(f'<blockquote class="qa-quote">{_esc(c.quote)} {ref}</blockquote>')
-    parts.append('<div class="qa-cites">' + "".join(_citation_html(c, key) for c in a.citations) + "</div>")
+        return f'<blockquote class="qa-quote">{_marked_quote(c, short, "mark")} {ref}</blockquote>'
+
+    parts += [quote(c) for c in a.citations if c.n != a.earlier]
+    for c in a.citations:
+        if c.n == a.earlier:
+            parts.append(f'<p class="qa-earlier">{_esc(earlier_lead(c, english=False))}</p>{quote(c)}')
+    cites = "".join(_citation_html(c, key, short) for c in a.citations)
+    parts.append(f'<div class="qa-cites">{cites}</div>')
     return f'<div class="qa-a">{"".join(parts)}</div>'
 
 

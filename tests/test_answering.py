@@ -402,3 +402,73 @@ def test_a_question_answered_earlier_in_the_conversation_is_not_suggested(retrie
     later = ask(retriever, "青岛地铁票价多少钱？", [Turn(first.question, first.text)])
     assert later.refused and later.suggestions
     assert first.question not in later.suggestions
+
+
+# ----------------------------------------------------------------- the newest source wins
+
+NEWEST = Path(__file__).resolve().parent / "fixtures" / "newest"
+
+
+def index_with(root: Path, names: list[str]):
+    """The seed article beside invented 临沂 articles (fixtures), indexed by the real build."""
+    from assistant import Retriever
+    from assistant.index import build_index
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in [*sorted(Path("corpus").glob("*.md")), *(NEWEST / n for n in names)]:
+        (corpus / path.name).write_bytes(path.read_bytes())
+    build_index(corpus, root / "index")
+    return Retriever.load(root / "index")
+
+
+@pytest.fixture(scope="module")
+def dated_pair(tmp_path_factory):
+    return index_with(tmp_path_factory.mktemp("newest"), ["linyi-2023.md", "linyi-2025.md"])
+
+
+@pytest.mark.parametrize("question", ["临沂行政村5G覆盖率是多少？", "临沂市行政村的5G覆盖率达到了多少？"])
+def test_the_newer_document_leads_and_the_older_value_is_named(dated_pair, question):
+    result = ask(dated_pair, question)
+    assert not result.refused, result.text
+    assert_verbatim(dated_pair, result)
+    lead, older = result.citations[0], result.citations[result.earlier - 1]
+    assert lead.date == "2025-03" and "96.8%" in lead.quote
+    assert older.date == "2023-05" and "80.3%" in older.quote and result.earlier == len(result.citations)
+    quotes, named = result.text.split("\n\n")[1:3]
+    assert "96.8%" in quotes and "80.3%" not in quotes  # the older value is not quoted as the answer
+    assert named.startswith("此前（2023-05）资料为：") and "80.3%" in named
+    assert result.to_dict()["earlier"] == result.earlier
+
+
+def test_confidence_is_that_of_the_sentence_shown(dated_pair):
+    """The sentence model prefers the older article's plainer sentence; the newer one leads, and
+    the answer model reads the newer one's probability, not the top one."""
+    import math
+
+    from assistant.answering.model import current_model
+    from assistant.answering.pipeline import assess, gather
+    from assistant.answering.question import analyse
+
+    q = analyse("临沂行政村5G覆盖率是多少？", [], dated_pair)
+    ev = gather(q, dated_pair)
+    a = assess(ev, current_model(), dated_pair)
+    lead = a.quotes[0]
+    assert lead.passage.date == "2025-03" and a.earlier.passage.date == "2023-05"
+    assert a.earlier.score > lead.score == pytest.approx(sorted(c.score for c in ev.eligible)[-2])
+    assert a.row[0] == pytest.approx(math.log(lead.score / (1 - lead.score)))
+
+
+def test_an_undated_document_ranks_after_a_dated_one(tmp_path):
+    retriever = index_with(tmp_path, ["linyi-2025.md", "linyi-undated.md"])
+    result = ask(retriever, "临沂行政村5G覆盖率是多少？")
+    assert not result.refused, result.text
+    assert "96.8%" in result.citations[0].quote and result.citations[0].date == "2025-03"
+    older = result.citations[result.earlier - 1]
+    assert older.date == "" and "70.5%" in older.quote
+    assert "另有未注明日期的资料为：" in result.text
+
+
+def test_one_document_alone_names_no_older_value(retriever):
+    result = ask(retriever, "行政村5G覆盖率是多少？")
+    assert result.earlier is None and "此前" not in result.text

@@ -834,6 +834,42 @@ def test_page_is_chinese_readable_and_accessible_in_an_english_browser(browser):
     browser.assert_offline()
 
 
+@pytest.mark.parametrize("browser", [PHONE, DESKTOP], indirect=True)
+def test_a_short_answer_is_bold_and_highlighted_and_passes_the_audit(browser, retriever):
+    """The page's own styles on a short answer: the real answer to ANSWERED, drawn again by
+    ``render_answer`` with a span of its quote as the short answer (the span model chooses it
+    in the server; here it is given), put in place of the answer the server sent."""
+    from dataclasses import replace
+
+    from axe_playwright_python.sync_playwright import Axe
+
+    from assistant import answer
+    from assistant.answering.render import short_answer
+    from assistant.web import render_answer
+
+    page = browser.page
+    ask_in_page(page, ANSWERED, 1)
+    a = answer(ANSWERED, retriever=retriever)
+    c = next(c for c in a.citations if "95.15%" in c.quote)
+    a = replace(a, short_answer=replace(short_answer(c, "95.15%", 0.9), frame="行政村5G覆盖率："))
+    page.eval_on_selector("#qa-chat .qa-a", "(el, html) => { el.outerHTML = html; }", render_answer(a, "short"))
+    assert page.locator("#qa-chat .qa-short strong").inner_text() == "95.15%"
+    assert page.locator("#qa-chat .qa-quote mark.qa-span").inner_text() == "95.15%"
+    page.locator("#qa-chat .qa-quote a.qa-ref").first.click()
+    page.locator("#qa-chat .qa-cite mark strong.qa-span").wait_for(state="visible")
+    settle(page)
+    weight = page.eval_on_selector("#qa-chat .qa-short strong", "e => getComputedStyle(e).fontWeight")
+    assert int(weight) >= 600
+    results = Axe().run(page)
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    print("screenshot:", browser.shot(f"short-answer-{page.viewport_size['width']}"))
+    assert not serious, serious
+
+
 def test_server_made_no_outside_connection(server):
     """Runs after the tests above (file order): the server's audit log must be empty."""
     assert server.netlog.read_text() == "", server.netlog.read_text()

@@ -38,7 +38,7 @@ from .features import answer_features, sentence_features
 from .model import AnswerModel, current_model
 from .question import Question, analyse
 from .render import named_terms, quoted, refusal, suggest
-from .scoring import choose_quotes, passage_similarity, rank
+from .scoring import choose_quotes, newest_first, passage_similarity, rank
 from .smalltalk import reply as small_talk
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
@@ -62,6 +62,7 @@ class Assessment:
     case: Case  # with confidence still 0: the answer model sets it
     quotes: list[Candidate]
     row: np.ndarray | None  # ANSWER_FEATURES, None without eligible evidence
+    earlier: Candidate | None = None  # an older document's other value of the fact (``newest_first``)
 
 
 def gather(q: Question, retriever: Retriever) -> Evidence:
@@ -94,7 +95,7 @@ def assess(ev: Evidence, model: AnswerModel, retriever: Retriever) -> Assessment
     """Rank the eligible sentences, choose the quotes, and describe the case for the decision."""
     q, vocab = ev.question, vocabulary(retriever)
     order = rank(ev.eligible, ev.x, model)
-    ranked = [ev.eligible[i] for i in order]
+    ranked, earlier = newest_first(q, [ev.eligible[i] for i in order], ev.topic)
     best = ranked[0] if ranked else None
     # Coverage of the question's words by the best sentence's surroundings, heading and title.
     if best is not None:
@@ -108,7 +109,8 @@ def assess(ev: Evidence, model: AnswerModel, retriever: Retriever) -> Assessment
     if best is not None and ev.topic:
         probs = np.array([c.score for c in ranked])
         dense = passage_similarity(q, ev.topic, best, retriever)
-        row = answer_features(q, probs, ev.x[order[0]], cov.ratio, dense)
+        lead = next(i for i, c in enumerate(ev.eligible) if c is best)
+        row = answer_features(q, probs, ev.x[lead], cov.ratio, dense)
     case = Case(
         question=q,
         retrieved=bool(ev.retrieved),
@@ -123,7 +125,7 @@ def assess(ev: Evidence, model: AnswerModel, retriever: Retriever) -> Assessment
         threshold=model.threshold,
         uncovered=tuple(cov.missing + cov.partial),  # a shared character is no mention
     )
-    return Assessment(case, chosen, row)
+    return Assessment(case, chosen, row, earlier)
 
 
 def answer(
@@ -149,4 +151,4 @@ def answer(
     if reasons:
         missing = named_terms(q, missing_terms, vocabulary(retriever), retriever.encoder)
         return refusal(q, missing, suggest(retriever, q, history), confidence, reasons, retriever.version)
-    return quoted(q, a.quotes, confidence, retriever.version)
+    return quoted(q, a.quotes, confidence, retriever.version, earlier=a.earlier)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
+from ..lexical import normalise_query_text
 from ..retrieval import Retriever
-from .evidence import Candidate
+from .dates import parse_doc_date
+from .evidence import Candidate, fact_pattern, quantities
 from .model import AnswerModel
 from .question import Question
 
@@ -37,6 +39,64 @@ def choose_quotes(ranked: list[Candidate]) -> list[Candidate]:
             break
         chosen.append(c)
     return sorted(chosen, key=lambda c: (c.passage.doc_id, c.start))
+
+
+def newest_first(
+    q: Question, ranked: list[Candidate], topic: list[str]
+) -> tuple[list[Candidate], Candidate | None]:
+    """``ranked`` led by the newest document's statement of the asked fact, and the older
+    statement to name beside it (None when no source disagrees).
+
+    Two sentences from different documents disagree when both state the asked kind of fact
+    (an amount, a date, a time, a district: a kind with values to compare), write the same
+    question words (so speak of the same subject), score at least ``rival_ratio`` of the best
+    and give different values: the 5G rate of one city in a 2023 and a 2025 article. The newer
+    document leads; an undated one counts as older than any dated one, and documents of the
+    same date are not ordered. The other disagreeing sentences are not quoted beside the lead;
+    the latest of the older ones is named. Only the order changes: every later step (confidence included)
+    then reads the sentence actually shown.
+    """
+    if not ranked or not topic:
+        return ranked, None
+    best = ranked[0]
+    words, values = _written(best, topic), _values(q, best)
+    if not words or not values:
+        return ranked, None
+    group = [best] + [
+        c
+        for c in ranked[1:]
+        if c.passage.doc_id != best.passage.doc_id
+        and c.score >= config.ANSWERING.rival_ratio * best.score
+        and _written(c, topic) == words
+        and (other := _values(q, c))
+        and other != values
+    ]
+    lead = max(group, key=_date_key)  # the first of the newest: the best among equals
+    older = [c for c in group if _date_key(c) < _date_key(lead)]
+    if not older:
+        return ranked, None
+    # The latest of the older values is named; none of them is quoted beside the lead.
+    shown = {id(c) for c in group}
+    return [lead] + [c for c in ranked if id(c) not in shown], max(older, key=_date_key)
+
+
+def _written(c: Candidate, topic: list[str]) -> frozenset[str]:
+    sentence = normalise_query_text(c.text)
+    return frozenset(t for t in topic if t in sentence)
+
+
+def _values(q: Question, c: Candidate) -> frozenset[str]:
+    """The values of the asked kind of fact a sentence states ("95.15", "2024年", "4月")."""
+    if q.kind == "number":
+        return frozenset(quantities(c.text, q.query))
+    pattern = fact_pattern(q.text, q.kind) if q.kind in ("date", "time", "where") else None
+    return frozenset(m.group() for m in pattern.finditer(c.text)) if pattern else frozenset()
+
+
+def _date_key(c: Candidate) -> tuple[int, int, int]:
+    """A document's date for ordering: undated first, a year before its months."""
+    date = parse_doc_date(c.passage.date)
+    return (date.year, date.month or 0, date.day or 0) if date else (0, 0, 0)
 
 
 def passage_similarity(q: Question, topic: list[str], best: Candidate, retriever: Retriever) -> float:

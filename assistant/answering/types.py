@@ -53,6 +53,8 @@ class ShortAnswer:
     end: int
     confidence: float  # calibrated probability that the span is the answer
     derived: str | None = None  # a relative date resolved against the document's date ("2024年4月")
+    #: Words of the question shown before it, with their separator ("行政村5G覆盖率："); "" for none.
+    frame: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +64,7 @@ class ShortAnswer:
             "end": self.end,
             "confidence": self.confidence,
             "derived": self.derived,
+            "frame": self.frame,
         }
 
 
@@ -87,6 +90,9 @@ class Answer:
     kind: AnswerKind = None  # type: ignore[assignment]
     #: The fact first (issue 14); None for a refusal, small talk, an explanation or no clear span.
     short_answer: ShortAnswer | None = None
+    #: The citation (``Citation.n``) quoting an older document that gave the same fact another
+    #: value; the answer leads with the newer one (issue 14). None when no source disagrees.
+    earlier: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind is None:
@@ -107,6 +113,7 @@ class Answer:
             "suggestions": list(self.suggestions),
             "reasons": list(self.reasons),
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
+            "earlier": self.earlier,
             "citations": [
                 {
                     "n": c.n,
