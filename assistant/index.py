@@ -528,7 +528,11 @@ def _build_locked(
     chunks = [Chunk(d, section, a, b, by_id[d].text[a:b]) for d, section, a, b in all_spans]
     store = SentenceStore(tmp_dir / "sentences", by_id)
     data = IndexData(tmp_dir, manifest, by_id, chunks, dense, bm25, store)
-    kept, refused = suggested.answered(data, encoder, load_lexicon(model_location(spec)))
+    verdicts_path = index_dir / ".cache" / "suggestions.json"
+    kept, refused, verdicts = suggested.answered(
+        data, encoder, load_lexicon(model_location(spec)), suggested.read_verdicts(verdicts_path)
+    )
+    suggested.write_verdicts(verdicts_path, verdicts)
     suggested.write(tmp_dir, kept, suggested.unit_vectors([s.question for s in kept], encoder))
     manifest["suggestions"] = len(kept)
     _pause_for_tests("written")

@@ -86,3 +86,31 @@ def test_an_index_without_its_suggestions_asks_for_a_reindex(built, tmp_path):
     (current_version_dir(index) / "suggestions.json").unlink()
     with pytest.raises(StaleIndexError, match="reindex"):
         Retriever.load(index)
+
+
+def test_a_reindex_asks_again_only_the_questions_of_changed_documents(tmp_path):
+    """Verdicts are kept per document bytes: editing one file re-asks its questions alone."""
+    import json
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURES, corpus)
+    build_index(corpus, tmp_path / "index")
+    verdicts_path = tmp_path / "index" / ".cache" / "suggestions.json"
+    first = json.loads(verdicts_path.read_text(encoding="utf-8"))
+    assert first and any(v is False for v in first.values())  # the refused listed question too
+    edited = corpus / "haian-community.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n社区食堂每天供应早餐。\n", encoding="utf-8")
+    report = build_index(corpus, tmp_path / "index")
+    second = json.loads(verdicts_path.read_text(encoding="utf-8"))
+    parking = {k for k in first if "港湾" in k}
+    community = {k for k in first if "港湾" not in k}
+    # The unchanged parking article keeps its verdicts (same keys, same values); the edited
+    # article's bytes changed, so its questions were asked again under new keys.
+    assert parking and parking <= set(second) and all(second[k] == first[k] for k in parking)
+    assert community and not community & set(second) and len(second) == len(first)
+    assert report.unanswered_suggestions == ["港湾停车场的月租是多少？"]
+    # A damaged verdicts file costs only time: every question is asked again.
+    verdicts_path.write_text("not json", encoding="utf-8")
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    again = build_index(corpus, tmp_path / "index")
+    assert again.suggestions == report.suggestions
