@@ -128,15 +128,43 @@ def _span_rows(ex: Example) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _span_model(examples: list[Example], rows: list[tuple[np.ndarray, np.ndarray]]) -> Logistic:
-    """Fitted on the spans' labels; a constant model where a (small) training set has one label only."""
-    y = np.concatenate([y for _, y in rows])
-    if len(np.unique(y)) < 2:
+    """A ranking of each question's spans, then calibrated: what matters is which of one question's
+    candidates is the answer, so the weights maximise the likelihood of the right spans under a
+    softmax over the question's candidates (a conditional logit, L2 as in ``_fit``); a Platt scaling
+    of the score, fitted on whether each question's top span is right, makes it a probability.
+    A constant model where a (small) training set has nothing to rank."""
+    from scipy.optimize import minimize
+    from sklearn.linear_model import LogisticRegression
+
+    ranked = [(x, y, ex.weight) for ex, (x, y) in zip(examples, rows) if 0 < y.sum() < len(y)]
+    if not ranked:
         return _NO_SPAN
-    return _fit(
-        np.vstack([x for x, _ in rows]),
-        y,
-        np.concatenate([np.full(len(y), ex.weight) for ex, (_, y) in zip(examples, rows)]),
-    )
+    x = np.vstack([x for x, _, _ in ranked])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    y = np.concatenate([y for _, y, _ in ranked])
+    sizes = np.array([len(y) for _, y, _ in ranked])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group = np.repeat(np.arange(len(ranked)), sizes)
+    w = np.array([weight for _, _, weight in ranked])
+    c = config.ANSWERING.regularisation_c
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        s = z @ beta
+        top = np.maximum.reduceat(s, starts)
+        e = np.exp(s - top[group])
+        everything = np.add.reduceat(e, starts)
+        right = np.add.reduceat(e * y, starts)
+        value = c * float(w @ (np.log(everything) - np.log(right))) + 0.5 * float(beta @ beta)
+        pull = e / everything[group] - e * y / right[group]  # softmax over all minus over the right ones
+        return value, c * (z.T @ (pull * w[group])) + beta
+
+    beta = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    s = z @ beta
+    best = np.array([a + int(np.argmax(s[a : a + n])) for a, n in zip(starts, sizes)])
+    platt = LogisticRegression(C=c, max_iter=1000).fit(s[best, None], y[best], sample_weight=w)
+    return Logistic(mean, scale, beta * platt.coef_[0, 0], float(platt.intercept_[0]))
 
 
 def _sentence_model(examples: list[Example]) -> Logistic:
