@@ -190,11 +190,15 @@ def _numbers(w: Words) -> list[tuple[int, int, str]]:
         if w.tags[i] != "m" or not _NUMERAL.search(w.words[i]):
             i += 1
             continue
+
+        def joined(k: int) -> bool:  # word k follows word k - 1 with no blank between
+            return not any(ch.isspace() for ch in w.text[w.starts[k - 1] : w.starts[k]])
+
         j = i + 1
-        while j < n and (w.tags[j] in ("m", "q") or w.words[j] in ("%", "‰", ".")):
+        while j < n and joined(j) and (w.tags[j] in ("m", "q") or w.words[j] in ("%", "‰", ".")):
             j += 1
         # A unit jieba calls a noun (人, 元, 公里 is a q): one short word right after the number.
-        if j < n and j == i + 1 and w.tags[j] in ("n", "ng", "nz") and len(w.words[j]) <= 2:
+        if j < n and j == i + 1 and joined(j) and w.tags[j] in ("n", "ng", "nz") and len(w.words[j]) <= 2:
             j += 1
         out.append((i, j, "number"))
         i = j
@@ -428,8 +432,10 @@ def short_answer(q: Question, quotes: Sequence[Candidate], model, retriever: Ret
 
 
 def best_span(q: Question, quotes: Sequence[Candidate], span_model, retriever: Retriever):
-    """The likeliest span of the quotes as (quote, span, probability), None without candidates."""
-    pairs, x = spans_of(q, quotes, retriever)
+    """The likeliest span of the best quote (the sentence model's first) as (quote, span,
+    probability), None without candidates: a second quote is shown as context, and its amounts
+    and names would compete with the answer's."""
+    pairs, x = spans_of(q, [max(quotes, key=lambda c: c.score)], retriever)
     if not pairs:
         return None
     probs = span_model.probability(x)
@@ -479,3 +485,19 @@ def f1(prediction: str, golds: Sequence[str]) -> float:
 def exact(prediction: str, golds: Sequence[str]) -> float:
     pred = _plain(prediction)
     return float(any(pred == _plain(g) for g in golds))
+
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?|[零〇一二三四五六七八九十两百千万亿]+")
+
+
+def right_fact(prediction: str, golds: Sequence[str]) -> bool:
+    """Whether a short answer states the fact: F1 >= ``span_positive_f1`` against a gold, or it
+    lies within a gold and writes all of that gold's numbers (a gold written to be found in a
+    quote often carries words around the fact: "50个" states "50个数据中心")."""
+    if f1(prediction, golds) >= config.ANSWERING.span_positive_f1:
+        return True
+    pred = _plain(prediction)
+    return any(
+        pred in _plain(g) and _DIGITS.findall(g) and _DIGITS.findall(g) == _DIGITS.findall(prediction)
+        for g in golds
+    )
