@@ -329,6 +329,17 @@ def parse_fold(text: str) -> tuple[int, int]:
     return k, n
 
 
+def load_articles(args: argparse.Namespace) -> list[squad.Article]:
+    """The file's articles (``--simplified``), with ``--answer-model`` in force; exit 2 on a bad file."""
+    if args.answer_model:
+        os.environ["ASSISTANT_ANSWER_MODEL"] = str(Path(args.answer_model).resolve())
+    try:
+        return squad.load(args.file, simplified=args.simplified)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("file", help="SQuAD-style JSON file")
@@ -344,13 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-refusal", type=float, help="exit 1 if refusal recall is below this")
     args = p.parse_args(argv)
 
-    if args.answer_model:
-        os.environ["ASSISTANT_ANSWER_MODEL"] = str(Path(args.answer_model).resolve())
-    try:
-        articles = squad.load(args.file, simplified=args.simplified)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    articles = load_articles(args)
     seeds = DEFAULT_SEEDS if args.seed is None else (args.seed,)
     started = time.perf_counter()
     results = []

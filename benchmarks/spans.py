@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -39,7 +38,7 @@ from assistant.answering.question import analyse
 from assistant.answering.spans import Words, asks_explanation, candidate_spans, exact, f1, span_features
 from assistant.chunking import split_sentences
 from assistant.sentences import analyse as analyse_sentence
-from benchmarks.open_domain import fold_filter, parse_fold
+from benchmarks.open_domain import fold_filter, load_articles, parse_fold
 
 
 def gold_sentence(context: str, start: int, length: int) -> str | None:
@@ -100,13 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answer-model", help="answerer artefact, passed on as $ASSISTANT_ANSWER_MODEL")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = p.parse_args(argv)
-    if args.answer_model:
-        os.environ["ASSISTANT_ANSWER_MODEL"] = str(Path(args.answer_model).resolve())
-    try:
-        articles = squad.load(args.file, simplified=args.simplified)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    articles = load_articles(args)
     in_fold = fold_filter(args.fold)
     figures = measure([a for a in articles if in_fold(a)], Retriever.load())
     figures |= {"file": str(args.file), "fold": list(args.fold) if args.fold else None}

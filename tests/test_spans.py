@@ -109,3 +109,20 @@ def test_cmrc_f1_and_em_ignore_punctuation_and_take_the_best_gold():
     # LCS "30.5公里" (6 chars) of prediction 8 and gold 6: P 0.75, R 1.
     assert f1("全长30.5公里", ["30.5公里", "三十公里"]) == pytest.approx(2 * 0.75 / 1.75)
     assert f1("", ["x"]) == 0.0 and exact("程鹏", ["程 鹏"]) == 1.0
+
+
+def test_the_given_sentence_benchmark_finds_amounts_and_years(tmp_path):
+    """benchmarks/spans.py on invented lakes: areas and years, each given its sentence."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_benchmarks import _invented_squad_file
+
+    source = _invented_squad_file(tmp_path / "lakes.json")
+    cmd = [sys.executable, str(PROJECT / "benchmarks" / "spans.py"), str(source), "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=PROJECT, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout)
+    assert figures["questions"] == 24  # blank questions skipped
+    assert figures["f1"] >= 0.9 and 0.0 <= figures["shown"] <= 1.0
