@@ -86,7 +86,7 @@ def test_short_answers_of_real_answers_equal_the_document_text_at_their_offsets(
         doc = retriever.documents[cited.doc_id]
         assert doc.text[sa.start : sa.end] == sa.text
         assert cited.start <= sa.start < sa.end <= cited.end and 0.0 < sa.confidence <= 1.0
-        assert result.to_dict()["short_answer"]["text"] == sa.text and sa.derived is None
+        assert result.to_dict()["short_answer"]["text"] == sa.text
     assert shown >= 5  # the field is really filled, not always None
 
 

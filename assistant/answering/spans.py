@@ -349,8 +349,7 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
         return np.zeros((0, len(SPAN_FEATURES)))
     norm = normalise_query_text(w.text)
     asked = normalise_query_text(q.text)
-    terms = [t for t in dict.fromkeys(q.terms + q.carried) if t]
-    places = _term_places(norm, terms)
+    places = _term_places(norm, [t for t in q.terms if t])
     focus = _term_places(norm, [q.focus]) if q.focus else []
     suits = _SUITS.get(q.kind, set())
     cued = {t for t, pattern in _CUES if pattern.search(asked)} | ({"date"} if "time" in suits else set())
@@ -402,8 +401,11 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
 
 
 def asks_explanation(q: Question) -> bool:
-    """An explanation, a yes/no or a what-is-it question with no short answer to give."""
-    return q.kind == "yesno" or bool(EXPLANATION.search(q.text))
+    """An explanation, a yes/no question, or a follow-up leaning on the conversation: the span
+    model learnt from questions that stand alone, and picked the previous question's fact for
+    "那时延呢？" after a 5G question (95.15% where 1.88毫秒 was asked), so a follow-up gets the
+    quote alone."""
+    return q.kind == "yesno" or bool(q.carried) or bool(EXPLANATION.search(q.text))
 
 
 def spans_of(q: Question, quotes: Sequence[Candidate], retriever: Retriever) -> tuple[list, np.ndarray]:
