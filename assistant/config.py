@@ -168,6 +168,20 @@ class AnsweringSettings:
     #: Share of the training weight given to the project's own questions: few beside DRCD's,
     #: but the domain the product serves.
     own_questions_share: float = 0.3
+    # Short answers (``answering/spans.py``).
+    #: A noun run yields candidate spans of at most this many of its words.
+    span_max_words: int = 4
+    #: A span this many characters or fewer from the asked-about word counts as next to it.
+    span_focus_chars: int = 4
+    #: Training: a candidate is a positive example when its CMRC F1 against a gold answer is at least this.
+    span_positive_f1: float = 0.8
+    #: Training: spans are cut from at most this many of a question's sentences holding a gold answer.
+    span_gold_sentences: int = 2
+    #: The span threshold's objective (``train.py``): the highest share of shown spans matching the gold
+    #: (F1 >= ``span_positive_f1``) out of fold, among thresholds that still show a span on at least this
+    #: share of the eligible right answers (gold of at most ``span_short_gold`` characters).
+    span_min_shown: float = 0.6
+    span_short_gold: int = 20
 
 
 ANSWERING = AnsweringSettings()

@@ -6,6 +6,12 @@ must be refused; a small-talk reply ("你好") counts as a refusal, since it cla
 from the sources, and is also counted apart (``smalltalk``). A line may carry the
 resident's earlier questions as ``history``: they are asked first, in order, and the
 assistant's own answers become the conversation the scored question follows, as in the chat.
+
+Short answers (``Answer.short_answer``): of the answerable questions whose ``type`` (or, in a
+file without types, whose analysed kind) asks a fact (``FACT_TYPES``: a number, a date or time,
+a person, a place), the share whose short answer is
+the right fact: shown and ``spans.right_fact`` (CMRC F1 >= 0.8 against a gold, or within a gold
+and writing all of its numbers) (goal >= 0.85).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 
 from .answering import Turn, answer
 from .answering.question import analyse
+from .answering.spans import right_fact
 from .calibration import expected_calibration_error, format_reliability, reliability
 from .retrieval import Retriever
 
@@ -77,6 +84,10 @@ def _conversation(item: EvalItem, retriever: Retriever) -> list[Turn]:
     return turns
 
 
+#: Question types (the ``type`` field) that ask for one fact a short answer should state.
+FACT_TYPES = frozenset({"number", "date", "time", "who", "where", "person", "place"})
+
+
 def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     """Score every question of ``path``; ``by_type`` counts right answers and refusals per ``type``.
 
@@ -94,6 +105,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
     answerable = [i for i in items if i.answers]
     must_refuse = [i for i in items if not i.answers]
     calibrated: list[tuple[float, bool]] = []  # (confidence, right) of each answered question
+    facts = fact_right = 0
     for item in items:
         turns = _conversation(item, retriever)
         result = answer(item.question, turns, retriever=retriever)
@@ -121,7 +133,12 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
                     }
                 )
             continue
-        passages = retriever.search(analyse(item.question, turns, retriever).query, 3)
+        asked_as = analyse(item.question, turns, retriever)
+        if (item.type or asked_as.kind) in FACT_TYPES:
+            facts += 1
+            sa = result.short_answer
+            fact_right += sa is not None and right_fact(sa.text, gold)
+        passages = retriever.search(asked_as.query, 3)
         ranks = [any(g in p.text for g in gold) for p in passages]
         hit1 += bool(ranks[:1] and ranks[0])
         hit3 += any(ranks)
@@ -162,6 +179,8 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         "smalltalk": smalltalk,
         "by_type": {t: {"right": type_right[t], "total": n} for t, n in sorted(type_total.items()) if t},
         "refusal_reasons": {side: dict(sorted(c.items())) for side, c in reasons.items()},
+        "fact_questions": facts,
+        "short_answer_right": fact_right / facts if facts else None,
         "ece": expected_calibration_error(calibrated),
         "reliability": reliability(calibrated),
         "failures": failures,
@@ -200,6 +219,11 @@ def format_report(report: dict) -> str:
     if r["by_type"]:
         lines.append(
             "right per type: " + "  ".join(f"{t} {c['right']}/{c['total']}" for t, c in r["by_type"].items())
+        )
+    if r.get("fact_questions"):
+        lines.append(
+            f"short answer is the right fact: {r['short_answer_right']:.3f} "
+            f"of {r['fact_questions']} number/date/person/place questions"
         )
     for side, counts in r["refusal_reasons"].items():
         if counts:

@@ -40,7 +40,13 @@ Figures (an answerable question's gold is its answer strings, blanks at the ends
 - answer() p50 / p95: wall time of each ``answer()`` call (warm process: one untimed question
   first), nearest-rank percentiles; also its CPU time (``time.process_time``), which other
   processes on a shared machine disturb far less than wall time;
-- why refusals fired: ``Answer.reasons``, counted, when answers carry them.
+- why refusals fired: ``Answer.reasons``, counted, when answers carry them;
+- short answers (``Answer.short_answer``), by CMRC 2018's F1 (``spans.f1``: longest common
+  substring after removing punctuation and whitespace, best over the golds): span F1 over the
+  answerable questions (0 for no short answer or a refusal); "short answer shown": share of the
+  right answers whose shortest gold has at most 20 characters that show one (goal >= 0.5);
+  "shown matches gold": share of those shown with F1 >= 0.8 (goal >= 0.9); "shown matches gold
+  (all answers)": the same over every answer that shows one.
 
 ``--min-accuracy`` / ``--min-refusal`` exit 1 when accuracy / refusal recall (the mean over
 the seeds, or the single seed) is below them. ``--json`` prints every figure as JSON instead.
@@ -64,7 +70,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import Retriever, answer, calibration, squad
+from assistant import Retriever, answer, calibration, config, squad
+from assistant.answering.spans import f1
 from assistant.chunking import split_sentences
 from assistant.evaluation import gate_failures
 from benchmarks.run import assistant_command, blas_info, machine, percentile
@@ -88,6 +95,8 @@ class Outcome:
     ms: float
     cpu_ms: float
     reasons: tuple[str, ...]
+    span_f1: float | None = None  # CMRC F1 of the short answer (None: none shown)
+    short_gold: bool = False  # the shortest gold has at most ``span_short_gold`` characters
 
 
 # ------------------------------------------------------------------------- one seed
@@ -183,6 +192,8 @@ def ask(q: squad.AskedQuestion, retriever: Retriever) -> Outcome:
         ms=ms,
         cpu_ms=cpu_ms,
         reasons=tuple(getattr(result, "reasons", None) or ()),
+        span_f1=None if result.short_answer is None or q.must_refuse else f1(result.short_answer.text, golds),
+        short_gold=bool(golds) and min(map(len, golds)) <= config.ANSWERING.span_short_gold,
     )
 
 
@@ -200,6 +211,10 @@ def summarise(outcomes: list[Outcome]) -> dict:
     refusals = sum(o.refused for o in outcomes)
     refused_ok = sum(o.refused for o in must_refuse)
     times, cpu_times = [o.ms for o in outcomes], [o.cpu_ms for o in outcomes]
+    short_right = [o for o in answerable if o.right and o.short_gold]
+    shown = [o for o in short_right if o.span_f1 is not None]
+    shown_all = [o for o in answerable if o.span_f1 is not None]
+    match = config.ANSWERING.span_positive_f1
     return {
         "hit@1": _share(sum(o.hit1 for o in answerable), len(answerable)),
         "hit@3": _share(sum(o.hit3 for o in answerable), len(answerable)),
@@ -215,6 +230,10 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "answer_p95_ms": percentile(times, 95),
         "answer_cpu_p50_ms": percentile(cpu_times, 50),
         "answer_cpu_p95_ms": percentile(cpu_times, 95),
+        "span_f1": statistics.fmean(o.span_f1 or 0.0 for o in answerable) if answerable else None,
+        "span_shown": _share(len(shown), len(short_right)),
+        "span_shown_match": _share(sum(o.span_f1 >= match for o in shown), len(shown)),
+        "span_shown_match_all": _share(sum(o.span_f1 >= match for o in shown_all), len(shown_all)),
     }
 
 
@@ -258,6 +277,10 @@ ROWS = [
     ("refusal precision", "refusal_precision"),
     ("ECE of confidence (answered)", "ece"),
     ("mean quoted characters", lambda f: _num(f.get("mean_quoted_chars"), "{:.1f}")),
+    ("span F1 (answerable)", "span_f1"),
+    ("short answer shown (right, gold <= 20 chars)", "span_shown"),
+    ("shown matches gold (F1 >= 0.8)", "span_shown_match"),
+    ("shown matches gold (all answers)", "span_shown_match_all"),
     ("answer() p50 / p95 ms", lambda f: f"{f['answer_p50_ms']:.1f} / {f['answer_p95_ms']:.1f}"),
     (
         "answer() CPU time p50 / p95 ms",
@@ -306,6 +329,17 @@ def parse_fold(text: str) -> tuple[int, int]:
     return k, n
 
 
+def load_articles(args: argparse.Namespace) -> list[squad.Article]:
+    """The file's articles (``--simplified``), with ``--answer-model`` in force; exit 2 on a bad file."""
+    if args.answer_model:
+        os.environ["ASSISTANT_ANSWER_MODEL"] = str(Path(args.answer_model).resolve())
+    try:
+        return squad.load(args.file, simplified=args.simplified)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("file", help="SQuAD-style JSON file")
@@ -321,13 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-refusal", type=float, help="exit 1 if refusal recall is below this")
     args = p.parse_args(argv)
 
-    if args.answer_model:
-        os.environ["ASSISTANT_ANSWER_MODEL"] = str(Path(args.answer_model).resolve())
-    try:
-        articles = squad.load(args.file, simplified=args.simplified)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    articles = load_articles(args)
     seeds = DEFAULT_SEEDS if args.seed is None else (args.seed,)
     started = time.perf_counter()
     results = []

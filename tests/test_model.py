@@ -20,6 +20,7 @@ from assistant.answering.model import (
     load_model,
     schema_hash,
 )
+from assistant.answering.spans import SPAN_FEATURES
 
 
 def test_the_committed_model_was_trained_for_these_features():
@@ -28,6 +29,7 @@ def test_the_committed_model_was_trained_for_these_features():
     assert model.info["schema"] == schema_hash()
     assert model.sentence.coef.shape == (len(SENTENCE_FEATURES),)
     assert model.answer.coef.shape == (len(ANSWER_FEATURES),)
+    assert model.span.coef.shape == (len(SPAN_FEATURES),) and 0.0 < model.span_threshold < 1.0
     assert 0.0 < model.threshold < 1.0
     assert config.DEFAULT_ANSWER_MODEL.stat().st_size <= 1_000_000
     # What it learned from is stated, and never a set kept for measuring.
@@ -37,10 +39,11 @@ def test_the_committed_model_was_trained_for_these_features():
 
 
 def _tiny(path, schema: str | None = None) -> None:
-    n, m = len(SENTENCE_FEATURES), len(ANSWER_FEATURES)
+    n, m, k = len(SENTENCE_FEATURES), len(ANSWER_FEATURES), len(SPAN_FEATURES)
     lo = Logistic(np.zeros(n), np.ones(n), np.ones(n), 0.0)
     la = Logistic(np.zeros(m), np.ones(m), np.ones(m), -1.0)
-    AnswerModel(lo, la, 0.5, {"note": "test"}).save(path)
+    ls = Logistic(np.zeros(k), np.ones(k), np.ones(k), 0.0)
+    AnswerModel(lo, la, 0.5, ls, 0.7, {"note": "test"}).save(path)
     if schema is not None:
         z = dict(np.load(path))
         z["schema"] = np.array(schema)
@@ -53,6 +56,7 @@ def test_a_saved_model_loads_back_and_gives_probabilities(tmp_path):
     p = model.answer.probability(np.zeros(len(ANSWER_FEATURES)))
     assert p == pytest.approx(1 / (1 + np.e))  # σ(-1)
     assert model.info == {"note": "test"} and not list(tmp_path.glob("*.tmp*"))
+    assert model.span_threshold == 0.7 and model.span.probability(np.zeros(len(SPAN_FEATURES))) == 0.5
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a zip", "stale"])

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from assistant.answering.model import load_model
-from assistant.answering.train import choose_threshold
+from assistant.answering.train import choose_span_threshold, choose_threshold
 
 
 def test_the_threshold_maximises_weighted_accuracy():
@@ -24,6 +24,15 @@ def test_the_threshold_maximises_weighted_accuracy():
     # Weighting the wrong answer heavily moves the threshold above it.
     weights[1] = 10
     assert choose_threshold(conf, right, must_refuse, weights)["threshold"] == 0.9
+
+
+def test_the_span_threshold_shows_the_best_matching_spans_on_enough_answers():
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    good = np.array([True, True, False, True, False, False])
+    weights = np.ones(6)
+    # Showing at least 60 % (4 of 6): 0.6 shows 3 good of 4; 0.5 and 0.4 show more, worse.
+    best = choose_span_threshold(p, good, weights)
+    assert best == {"span_threshold": 0.6, "shown": 4 / 6, "shown_match": 0.75}
 
 
 def test_training_is_one_deterministic_command(tmp_path):
@@ -42,6 +51,7 @@ def test_training_is_one_deterministic_command(tmp_path):
     model = load_model(tmp_path / "m1.npz")
     assert model.info["trained_on"][0].startswith("lakes.json")
     assert 0.0 <= model.info["out_of_fold"]["accuracy"] <= 1.0
+    assert 0.0 <= model.span_threshold <= 1.0 and model.info["span_rows"] > 0
 
 
 def test_a_missing_training_file_is_a_one_line_error(tmp_path):

@@ -1,4 +1,4 @@
-"""The trained answerer's artefact: two logistic regressions applied with numpy alone.
+"""The trained answerer's artefact: three logistic regressions applied with numpy alone.
 
 ``python -m assistant.answering.train`` fits them (scikit-learn, at training time only):
 
@@ -6,7 +6,9 @@
   answer, and so chooses what is quoted;
 - the *answer* model turns the chosen sentence's evidence into a calibrated probability
   that the quote answers (``Answer.confidence``); below the threshold the training
-  objective chose, the assistant refuses.
+  objective chose, the assistant refuses;
+- the *span* model gives each candidate span of the quotes (``spans.py``) the probability
+  that it is the answer; the best is shown first when it clears ``span_threshold``.
 
 The artefact stores a hash of the feature schema: a model trained on other features is
 refused loudly rather than scoring with misaligned weights.
@@ -32,10 +34,11 @@ class ModelError(RuntimeError):
 
 
 def schema_hash() -> str:
-    """A hash of both models' feature names, in order: what the coefficients line up with."""
+    """A hash of the models' feature names, in order: what the coefficients line up with."""
     from .features import ANSWER_FEATURES, SENTENCE_FEATURES
+    from .spans import SPAN_FEATURES
 
-    blob = json.dumps([SENTENCE_FEATURES, ANSWER_FEATURES]).encode()
+    blob = json.dumps([SENTENCE_FEATURES, ANSWER_FEATURES, SPAN_FEATURES]).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -60,22 +63,28 @@ class AnswerModel:
     sentence: Logistic
     answer: Logistic
     threshold: float  # refuse below this calibrated probability
+    span: Logistic
+    span_threshold: float  # show the best span at or above this calibrated probability
     info: dict  # what it was trained on, its objective and out-of-fold figures
 
     def save(self, path: Path) -> None:
         """Written beside and renamed into place: a reader never sees half a model."""
         arrays: dict[str, np.ndarray] = {}
-        for name in ("sentence", "answer"):
+        for name in _LOGISTICS:
             m: Logistic = getattr(self, name)
             arrays |= {f"{name}_mean": m.mean, f"{name}_scale": m.scale, f"{name}_coef": m.coef}
             arrays[f"{name}_intercept"] = np.array(m.intercept)
         arrays["threshold"] = np.array(self.threshold)
+        arrays["span_threshold"] = np.array(self.span_threshold)
         arrays["schema"] = np.array(schema_hash())
         arrays["info"] = np.array(json.dumps(self.info, ensure_ascii=False, sort_keys=True))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + ".tmp.npz")
         np.savez(tmp, **arrays)
         tmp.replace(path)
+
+
+_LOGISTICS = ("sentence", "answer", "span")
 
 
 def load_model(path: Path | None = None) -> AnswerModel:
@@ -99,7 +108,12 @@ def load_model(path: Path | None = None) -> AnswerModel:
                 )
 
             return AnswerModel(
-                logistic("sentence"), logistic("answer"), float(z["threshold"]), json.loads(str(z["info"]))
+                logistic("sentence"),
+                logistic("answer"),
+                float(z["threshold"]),
+                logistic("span"),
+                float(z["span_threshold"]),
+                json.loads(str(z["info"])),
             )
         except (KeyError, ValueError) as exc:
             raise ModelError(f"the answer model {path} is malformed ({exc}): run `{TRAIN_COMMAND}`") from exc

@@ -5,7 +5,8 @@ whole sentences cut from ``Document.text`` by offset, so a quote can always be
 highlighted in its source. Which sentence is quoted and whether to answer at all come
 from the trained models (``model.py``), over features that mean the same on any corpus
 (``features.py``); named units (``decision.py``) refuse what the sources cannot answer
-whatever the models say, such as a question naming a place no source writes.
+whatever the models say, such as a question naming a place no source writes. The fact
+itself, a span of the quotes, is picked last (``spans.py``).
 
 ``gather`` and ``assess`` are the two halves of ``answer`` that training reuses: the
 evidence does not depend on the models, the assessment does.
@@ -40,6 +41,7 @@ from .question import Question, analyse
 from .render import named_terms, quoted, refusal, suggest
 from .scoring import choose_quotes, newest_first, passage_similarity, rank
 from .smalltalk import reply as small_talk
+from .spans import short_answer
 from .types import Answer, Turn, clip_history
 from .vocabulary import vocabulary
 
@@ -151,4 +153,5 @@ def answer(
     if reasons:
         missing = named_terms(q, missing_terms, vocabulary(retriever), retriever.encoder)
         return refusal(q, missing, suggest(retriever, q, history), confidence, reasons, retriever.version)
-    return quoted(q, a.quotes, confidence, retriever.version, earlier=a.earlier)
+    short = short_answer(q, a.quotes, model, retriever)
+    return quoted(q, a.quotes, confidence, retriever.version, short=short, earlier=a.earlier)

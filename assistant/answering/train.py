@@ -15,6 +15,11 @@ measured by a model that never saw it (``benchmarks/open_domain.py --fold K/N``)
 The answer model learns from the sentences an out-of-fold sentence model chose, as at
 answer time. The threshold then follows the stated objective: the most accurate
 threshold on out-of-fold predictions, each source weighted by its share.
+
+The span model learns from the candidate spans (``spans.py``) of the sentences that hold a
+gold answer: a span is positive when its CMRC F1 against a gold reaches
+``span_positive_f1``. Its threshold follows its own objective (``choose_span_threshold``),
+on the spans an out-of-fold span model picks in the quotes an out-of-fold sentence model chose.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from ..calibration import expected_calibration_error
 from ..evaluation import read_questions
 from ..retrieval import Retriever
 from .decision import decide
+from .evidence import Candidate
 from .features import ANSWER_FEATURES, SENTENCE_FEATURES
 from .model import AnswerModel, Logistic, schema_hash
 from .pipeline import Evidence, assess, gather
 from .question import analyse
+from .spans import SPAN_FEATURES, asks_explanation, best_span, f1, spans_of
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +115,58 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Logistic:
     return Logistic(mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
 
 
+def _span_rows(ex: Example) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate spans of the (first few) sentences holding a gold answer, and their labels."""
+    if not ex.golds or asks_explanation(ex.ev.question):
+        return np.zeros((0, len(SPAN_FEATURES))), np.zeros(0)
+    holding = [c for c, label in zip(ex.ev.eligible, ex.labels) if label][
+        : config.ANSWERING.span_gold_sentences
+    ]
+    pairs, x = spans_of(ex.ev.question, holding, ex.retriever)
+    positive = config.ANSWERING.span_positive_f1
+    return x, np.array([float(f1(s.text, ex.golds) >= positive) for _, s in pairs])
+
+
+def _span_model(examples: list[Example], rows: list[tuple[np.ndarray, np.ndarray]]) -> Logistic:
+    """A ranking of each question's spans, then calibrated: what matters is which of one question's
+    candidates is the answer, so the weights maximise the likelihood of the right spans under a
+    softmax over the question's candidates (a conditional logit, L2 as in ``_fit``); a Platt scaling
+    of the score, fitted on whether each question's top span is right, makes it a probability.
+    A constant model where a (small) training set has nothing to rank."""
+    from scipy.optimize import minimize
+    from sklearn.linear_model import LogisticRegression
+
+    ranked = [(x, y, ex.weight) for ex, (x, y) in zip(examples, rows) if 0 < y.sum() < len(y)]
+    if not ranked:
+        return _NO_SPAN
+    x = np.vstack([x for x, _, _ in ranked])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    y = np.concatenate([y for _, y, _ in ranked])
+    sizes = np.array([len(y) for _, y, _ in ranked])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group = np.repeat(np.arange(len(ranked)), sizes)
+    w = np.array([weight for _, _, weight in ranked])
+    c = config.ANSWERING.regularisation_c
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        s = z @ beta
+        top = np.maximum.reduceat(s, starts)
+        e = np.exp(s - top[group])
+        everything = np.add.reduceat(e, starts)
+        right = np.add.reduceat(e * y, starts)
+        value = c * float(w @ (np.log(everything) - np.log(right))) + 0.5 * float(beta @ beta)
+        pull = e / everything[group] - e * y / right[group]  # softmax over all minus over the right ones
+        return value, c * (z.T @ (pull * w[group])) + beta
+
+    beta = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    s = z @ beta
+    best = np.array([a + int(np.argmax(s[a : a + n])) for a, n in zip(starts, sizes)])
+    platt = LogisticRegression(C=c, max_iter=1000).fit(s[best, None], y[best], sample_weight=w)
+    return Logistic(mean, scale, beta * platt.coef_[0, 0], float(platt.intercept_[0]))
+
+
 def _sentence_model(examples: list[Example]) -> Logistic:
     kept = [ex for ex in examples if len(ex.labels)]
     return _fit(
@@ -117,9 +176,11 @@ def _sentence_model(examples: list[Example]) -> Logistic:
     )
 
 
-_NO_ANSWER = Logistic(
-    np.zeros(len(ANSWER_FEATURES)), np.ones(len(ANSWER_FEATURES)), np.zeros(len(ANSWER_FEATURES)), 0.0
-)
+def _constant(n: int) -> Logistic:
+    return Logistic(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+
+_NO_ANSWER, _NO_SPAN = _constant(len(ANSWER_FEATURES)), _constant(len(SPAN_FEATURES))
 
 
 @dataclass
@@ -128,13 +189,14 @@ class Outcome:
 
     row: np.ndarray | None  # None: a named unit refuses whatever the confidence
     right: bool  # the quotes hold a gold answer
+    quotes: list[Candidate]
 
 
 def _outcome(ex: Example, sentence: Logistic) -> Outcome:
-    a = assess(ex.ev, AnswerModel(sentence, _NO_ANSWER, 0.0, {}), ex.retriever)
+    a = assess(ex.ev, AnswerModel(sentence, _NO_ANSWER, 0.0, _NO_SPAN, 1.0, {}), ex.retriever)
     hard = a.row is None or bool(decide(a.case.with_confidence(1.0))[0])
     right = bool(ex.golds) and any(g in c.text for c in a.quotes for g in ex.golds)
-    return Outcome(None if hard else a.row, right)
+    return Outcome(None if hard else a.row, right, a.quotes)
 
 
 def _answer_data(
@@ -151,7 +213,7 @@ def _out_of_fold(examples: list[Example]) -> tuple[np.ndarray, list[Outcome]]:
     """Each question's answer confidence from models that never saw its fold (-1: refused by a unit)."""
     folds = config.ANSWERING.folds
     groups = np.array([ex.group for ex in examples])
-    outcomes: list[Outcome] = [Outcome(None, False)] * len(examples)
+    outcomes: list[Outcome] = [Outcome(None, False, [])] * len(examples)
     for f in range(folds):
         sentence = _sentence_model([ex for ex in examples if ex.group != f])
         for k in np.flatnonzero(groups == f):
@@ -162,6 +224,65 @@ def _out_of_fold(examples: list[Example]) -> tuple[np.ndarray, list[Outcome]]:
         test = groups[which] == f
         conf[which[test]] = _fit(rows[~test], labels[~test], weights[~test]).probability(rows[test])
     return conf, outcomes
+
+
+@dataclass
+class SpanOutcome:
+    """One question's span figures out of fold."""
+
+    eligible: bool  # a right answer to a short-fact question: a span should be shown
+    shown_p: float  # the probability of the best span of the chosen quotes
+    shown_f1: float  # … and its F1 against the golds
+    given_f1: float  # F1 of the best span of the first sentence holding a gold (-1: none)
+    given_em: float
+
+
+def _span_out_of_fold(
+    examples: list[Example], outcomes: list[Outcome], rows: list[tuple[np.ndarray, np.ndarray]]
+) -> list[SpanOutcome]:
+    """Spans picked by span models that never saw the question's fold: in the gold sentence, and
+    in the quotes the out-of-fold sentence model chose."""
+    folds, short = config.ANSWERING.folds, config.ANSWERING.span_short_gold
+    out = [SpanOutcome(False, 0.0, 0.0, -1.0, 0.0)] * len(examples)
+    for f in range(folds):
+        train = [(ex, r) for ex, r in zip(examples, rows) if ex.group != f]
+        model = _span_model([ex for ex, _ in train], [r for _, r in train])
+        for k, ex in enumerate(examples):
+            if ex.group != f or not ex.golds or asks_explanation(ex.ev.question):
+                continue
+            q, o = ex.ev.question, outcomes[k]
+            holding = [c for c, label in zip(ex.ev.eligible, ex.labels) if label][:1]
+            given = best_span(q, holding, model, ex.retriever) if holding else None
+            shown = best_span(q, o.quotes, model, ex.retriever) if o.quotes else None
+            out[k] = SpanOutcome(
+                eligible=o.right and o.row is not None and min(map(len, ex.golds)) <= short,
+                shown_p=shown[2] if shown else 0.0,
+                shown_f1=f1(shown[1].text, ex.golds) if shown else 0.0,
+                given_f1=f1(given[1].text, ex.golds) if given else (0.0 if holding else -1.0),
+                given_em=float(given is not None and f1(given[1].text, ex.golds) == 1.0),
+            )
+    return out
+
+
+def choose_span_threshold(p: np.ndarray, good: np.ndarray, weights: np.ndarray) -> dict:
+    """The span objective: the highest share of shown spans that match the gold (``good``), among
+    thresholds that show a span on at least ``span_min_shown`` of the eligible answers; of equals,
+    the lowest threshold (the most shown)."""
+    minimum = config.ANSWERING.span_min_shown
+    best: dict = {
+        "span_threshold": 0.0,
+        "shown": 1.0,
+        "shown_match": float(np.average(good, weights=weights)),
+    }
+    for t in np.unique(np.round(p, 4)):
+        shown = p >= t
+        share = float(np.average(shown, weights=weights))
+        if share < minimum or not shown.any():
+            continue
+        match = float(np.average(good[shown], weights=weights[shown]))
+        if match > best["shown_match"]:
+            best = {"span_threshold": float(t), "shown": share, "shown_match": match}
+    return best
 
 
 def choose_threshold(
@@ -208,6 +329,22 @@ def train(out: Path, drcd: Path = DRCD, exclude: tuple[int, int] | None = None) 
         final = [_outcome(ex, sentence) for ex in examples]
         rows, labels, w, _ = _answer_data(examples, final)
         answer = _fit(rows, labels, w)
+        span_rows = [_span_rows(ex) for ex in examples]
+        span_oof = _span_out_of_fold(examples, outcomes, span_rows)
+        span = _span_model(examples, span_rows)
+        eligible = [(so, ex) for so, ex in zip(span_oof, examples) if so.eligible]
+        span_chosen = choose_span_threshold(
+            np.array([so.shown_p for so, _ in eligible]),
+            np.array([so.shown_f1 >= config.ANSWERING.span_positive_f1 for so, _ in eligible]),
+            np.array([ex.weight for _, ex in eligible]),
+        )
+        own_ids = {id(ex) for ex in own}
+        given = {
+            source: [
+                so for so, ex in zip(span_oof, examples) if so.given_f1 >= 0 and (id(ex) in own_ids) == is_own
+            ]
+            for source, is_own in ((drcd.name, False), (OWN_QUESTIONS.name, True))
+        }
     info = {
         "trained_on": [
             f"{drcd.name} (Simplified, {HOLD_OUT:.0%} of articles held out, seed {SEED})",
@@ -220,11 +357,27 @@ def train(out: Path, drcd: Path = DRCD, exclude: tuple[int, int] | None = None) 
         "objective": f"highest out-of-fold accuracy, own questions weighted {share:.0%}",
         "out_of_fold": chosen
         | {"calibration_error": expected_calibration_error(zip(conf[answered], right[answered]))},
+        "span_objective": (
+            f"highest share of shown spans with F1 >= {config.ANSWERING.span_positive_f1} out of fold, "
+            f"showing on >= {config.ANSWERING.span_min_shown:.0%} of right answers with a gold of "
+            f"<= {config.ANSWERING.span_short_gold} characters"
+        ),
+        "span_out_of_fold": span_chosen | {"eligible": len(eligible)},
+        "span_given_sentence": {
+            source: {
+                "questions": len(items),
+                "f1": float(np.mean([so.given_f1 for so in items])) if items else None,
+                "em": float(np.mean([so.given_em for so in items])) if items else None,
+            }
+            for source, items in given.items()
+        },
+        "span_rows": int(sum(len(y) for _, y in span_rows)),
         "sentence_features": list(SENTENCE_FEATURES),
         "answer_features": list(ANSWER_FEATURES),
+        "span_features": list(SPAN_FEATURES),
         "schema": schema_hash(),
     }
-    model = AnswerModel(sentence, answer, chosen["threshold"], info)
+    model = AnswerModel(sentence, answer, chosen["threshold"], span, span_chosen["span_threshold"], info)
     model.save(out)
     log.info("answer model written to %s", out)
     return model
@@ -252,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--exclude-fold must be K/{folds} with 0 <= K < {folds}")
         exclude = (k, n)
     model = train(args.out, args.drcd, exclude)
-    print(json.dumps(model.info["out_of_fold"], indent=2))
+    figures = {k: model.info[k] for k in ("out_of_fold", "span_out_of_fold", "span_given_sentence")}
+    print(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0
 
 
