@@ -42,7 +42,7 @@ test: setup browser
 
 screenshot: setup
 	$(BIN)/python -m tests.screenshot docs/chat-1366.png --width 1366 --height 900
-	$(BIN)/python -m tests.screenshot docs/chat-390.png --width 390 --height 844
+	$(BIN)/python -m tests.screenshot docs/chat-390.png --width 390 --height 844 --question "青岛地铁6号线是什么时候开通的？"
 	CONSOLE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py
 
 bench: setup

@@ -38,6 +38,8 @@ def take(out: Path, width: int, height: int, question: str) -> None:
                 ask_in_page(page, question, 1)
                 page.locator("#qa-chat .qa-quote a.qa-ref").first.click()
                 page.locator("#qa-chat .qa-cite mark").first.wait_for(state="visible")
+                # The answer's first line (the short answer) at the top of the chat, not the citation.
+                page.locator("#qa-chat .qa-a").last.evaluate("e => e.scrollIntoView({block: 'start'})")
                 page.mouse.move(0, 0)  # no hover highlight in the picture
                 out.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(out), full_page=True)
