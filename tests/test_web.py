@@ -89,7 +89,12 @@ class Server:
         if not db.exists():
             return []
         with sqlite3.connect(db) as conn:
-            return [q for (q,) in conn.execute("SELECT question FROM unanswered")]
+            try:
+                return [q for (q,) in conn.execute("SELECT question FROM unanswered")]
+            except sqlite3.OperationalError as exc:  # the server has created the file, not yet its tables
+                if "no such table" in str(exc):
+                    return []
+                raise
 
     def wait_for_unanswered(self, question: str, seconds: float = 20) -> None:
         """Feedback is written off the answer's path: wait until ``question`` is stored."""
