@@ -126,11 +126,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report = evaluate(Path(args.file), index_dir=args.index)
     except QuestionFileError as exc:
         return _emit_error(args, str(exc), EXIT_BAD_INPUT)
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=1))
-    else:
-        print(format_report(report))
-    failed = gate_failures(report, {"answer_accuracy": args.min_accuracy, "refusal_recall": args.min_refusal})
+    minimums = {"answer_accuracy": args.min_accuracy, "refusal_recall": args.min_refusal}
+    return print_and_gate(report, format_report(report), args.json, gate_failures(report, minimums))
+
+
+def print_and_gate(report: dict, text: str, as_json: bool, failed: list[str]) -> int:
+    """A quality report as JSON or text on stdout, each failed gate on stderr: exit 1 if any."""
+    print(json.dumps(report, ensure_ascii=False, indent=1) if as_json else text)
     for f in failed:
         print(f"quality gate failed: {f}", file=sys.stderr)
     return 1 if failed else 0

@@ -55,7 +55,6 @@ the seeds, or the single seed) is below them. ``--json`` prints every figure as 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -73,6 +72,7 @@ sys.path.insert(0, str(ROOT))
 from assistant import Retriever, answer, calibration, config, squad
 from assistant.answering.spans import f1
 from assistant.chunking import split_sentences
+from assistant.cli import print_and_gate
 from assistant.evaluation import gate_failures
 from benchmarks.run import assistant_command, blas_info, machine, percentile
 
@@ -386,14 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         "blas": blas_info(),
         "total_s": time.perf_counter() - started,
     }
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=1))
-    else:
-        print(format_report(report))
-    failed = gate_failures(headline, {"accuracy": args.min_accuracy, "refusal_recall": args.min_refusal})
-    for f in failed:
-        print(f"quality gate failed: {f}", file=sys.stderr)
-    return 1 if failed else 0
+    minimums = {"accuracy": args.min_accuracy, "refusal_recall": args.min_refusal}
+    return print_and_gate(report, format_report(report), args.json, gate_failures(headline, minimums))
 
 
 def format_report(report: dict) -> str:
