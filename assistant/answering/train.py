@@ -104,12 +104,17 @@ def _progress(items, label: str):
     return tqdm(list(items), desc=label, unit="q", disable=not sys.stderr.isatty())
 
 
+def _standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and spread; a constant column keeps scale 1, so it stays 0, not NaN."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
 def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Logistic:
     from sklearn.linear_model import LogisticRegression
 
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardisation(x)
     lr = LogisticRegression(C=config.ANSWERING.regularisation_c, max_iter=5000)
     lr.fit((x - mean) / scale, y, sample_weight=w)
     return Logistic(mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
@@ -140,8 +145,7 @@ def _span_model(examples: list[Example], rows: list[tuple[np.ndarray, np.ndarray
     if not ranked:
         return _NO_SPAN
     x = np.vstack([x for x, _, _ in ranked])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardisation(x)
     z = (x - mean) / scale
     y = np.concatenate([y for _, y, _ in ranked])
     sizes = np.array([len(y) for _, y, _ in ranked])
