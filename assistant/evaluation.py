@@ -118,8 +118,9 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         asked = {"question": item.question, "type": item.type}
         if item.history:
             asked["history"] = list(item.history)
+        quotes = " ".join(c.quote for c in result.citations)
+        right = bool(gold) and any(g in quotes for g in gold)  # what accuracy and calibration count
         if not result.refused:
-            right = bool(gold) and any(g in c.quote for c in result.citations for g in gold)
             calibrated.append((result.confidence, right))
         if not gold:
             refused_ok += declined
@@ -142,7 +143,6 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
         ranks = [any(g in p.text for g in gold) for p in passages]
         hit1 += bool(ranks[:1] and ranks[0])
         hit3 += any(ranks)
-        quotes = " ".join(c.quote for c in result.citations)
         if declined:
             wrongly_refused += 1
             failures.append(
@@ -153,7 +153,7 @@ def evaluate(path: Path, index_dir: str | Path | None = None) -> dict:
                     "missing": list(result.missing_terms),
                 }
             )
-        elif any(g in quotes for g in gold):
+        elif right:
             answered_ok += 1
             type_right[item.type] += 1
         else:
