@@ -173,6 +173,10 @@ class AnsweringSettings:
     span_max_words: int = 4
     #: A span this many characters or fewer from the asked-about word counts as next to it.
     span_focus_chars: int = 4
+    #: The span's neighbourhood: this many characters either side of it in the sentence …
+    span_window_chars: int = 12
+    #: … are compared with this many characters either side of the question word.
+    span_question_window: int = 6
     #: Training: a candidate is a positive example when its CMRC F1 against a gold answer is at least this.
     span_positive_f1: float = 0.8
     #: Training: spans are cut from at most this many of a question's sentences holding a gold answer.

@@ -31,6 +31,8 @@ def _spans(text: str) -> dict[str, str]:
         ("行政村5G覆盖率达到95.15%。", "95.15%", "percent"),
         ("该线路于2024年4月开通，今年底前完工。", "2024年4月", "date"),
         ("营业时间为9:00-17:00。", "9:00-17:00", "time"),
+        ("8月7日至8日，记者再度见证。", "8月7日至8日", "date"),
+        ("8月7日至8日，记者再度见证。", "8月7日", "date"),
         ("他在北京大学读书，后来去了上海。", "上海", "place"),
         ("青岛市大数据发展管理局和海尔集团签署协议。", "海尔集团", "organisation"),
         ("国务院办公厅发布了《数字中国建设整体布局规划》。", "《数字中国建设整体布局规划》", "title"),
@@ -126,3 +128,27 @@ def test_the_given_sentence_benchmark_finds_amounts_and_years(tmp_path):
     figures = json.loads(proc.stdout)
     assert figures["questions"] == 24  # blank questions skipped
     assert figures["f1"] >= 0.9 and 0.0 <= figures["shown"] <= 1.0
+
+
+def _row(question: str, sentence: str, span: str, retriever) -> dict[str, float]:
+    w = _words(sentence)
+    spans = candidate_spans(w)
+    x = span_features(analyse(question, (), retriever), w, spans)
+    k = [s.text for s in spans].index(span)
+    return dict(zip(SPAN_FEATURES, x[k]))
+
+
+def test_a_span_standing_where_the_question_word_stands_is_aligned_with_the_question(retriever):
+    question, sentence = "青岛培育了多少家实验室？", "去年，青岛培育了27家实验室。"
+    there = _row(question, sentence, "27家", retriever)
+    elsewhere = _row(question, sentence, "去年", retriever)
+    assert there["terms_left"] == 1.0 and there["terms_right"] == 1.0 and there["terms_crossed"] == 0.0
+    assert there["left_window"] > 0 and there["right_window"] > 0
+    assert elsewhere["terms_left"] == 0.0 and elsewhere["terms_crossed"] > 0
+
+
+def test_a_span_of_the_asked_form_writes_the_question_words_frame(retriever):
+    question = "青岛的智慧城市建设水平排全国第几位？"
+    sentence = "智慧城市建设水平位居全国第九位，启动了2.0工程。"
+    assert _row(question, sentence, "第九位", retriever)["frame"] == 1.0
+    assert _row(question, sentence, "2.0工程", retriever)["frame"] == 0.0

@@ -15,7 +15,8 @@ sentence (``sentences.py``) and from patterns that hold in any Chinese text:
   some facts are a predicate ("改建为佐敦谷游泳池职员通道"), not a name.
 
 ``SPAN_FEATURES`` describe each candidate against the question (does its type suit the kind
-asked, how far it stands from the question's words, does the question already write it, …);
+asked, how far it stands from the question's words, does the question already write it, does
+it stand where the question's question word stands, with the same words on either side, …);
 the *span* model of ``model.py`` turns them into a calibrated probability, and the best span
 is shown only above the threshold the training objective chose (``train.py``). Spans are
 cut only in the chosen quotes, so answering pays for a few sentences, not for the evidence.
@@ -110,7 +111,17 @@ SPAN_FEATURES = (
     "before_stop",  # a clause ends right after it
     "same_type",  # share of the sentence's candidates of its type: one of many is a weaker pick
     "widest",  # it is the widest candidate of its type at its place (not part of a longer noun run)
-    "focus_near",  # it stands within a few characters of the asked-about word (``Question.focus``)
+    "focus_near",  # the asked-about word (``Question.focus``) is a few characters away, in its clause
+    # The question read as the sentence with its question word in the span's place (the
+    # sliding-window reading of MCTest and SQuAD's baseline): do the words written around the
+    # question word stand on the same sides of the span?
+    "left_window",  # share of the character pairs just before the question word found just before the span
+    "right_window",  # … just after it, found just after the span
+    "terms_left",  # share of the question's terms before its question word written before the span
+    "terms_right",  # … after it, written after the span
+    "terms_crossed",  # share of the terms written on the other side of the span than in the question
+    "new_suits",  # its type suits the asked kind and the question does not already write it
+    "frame",  # share of the characters touching the question word the span writes (第几位 → 第九位)
 )
 
 #: Questions that ask for an explanation get the quote alone: their answer is a clause, not a fact.
@@ -123,20 +134,26 @@ EXPLANATION = re.compile(
 _NOUN_TAGS = frozenset("n nr nrfg nrt ns nt nz ng vn eng j nl".split())
 _PERSON_TAGS = frozenset("nr nrfg nrt".split())
 _NUMERAL = re.compile(r"[\d零〇一二三四五六七八九十两百千万亿]")
-_DATE = re.compile(
+_ONE_DATE = (
     r"(?:(?:公元前?)?(?:\d{2,4}|[〇零一二三四五六七八九]{2,4})年(?:代)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})?月?"
     r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})?[日号]?"
     r"|(?:[今去明前当同本]年)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})月(?:\d{1,2}|[一二三四五六七八九十]{1,3})?[日号]?"
     r"|(?:\d{1,2}|[一二三四五六七八九十]{1,3})[日号])"
     r"(?:[初底中末]|前后|以来|之前|之后)?"
 )
+_DATE = re.compile(_ONE_DATE)
+#: A period: two dates joined ("8月7日至8日", "2019年-2021年"), a candidate beside each date.
+_PERIOD = re.compile(rf"(?:{_ONE_DATE})\s*[-~～至到]\s*(?:{_ONE_DATE})")
 _TIME = re.compile(r"(?:[上下]午|凌晨|早上|晚上)?\d{1,2}[:：]\d{2}(?:\s*[-~至到]\s*\d{1,2}[:：]\d{2})?")
 _PERCENT = re.compile(r"(?:\d+(?:\.\d+)?\s*%|百分之[零一二三四五六七八九十百点]+)")
 _NAMED = (
     ("title", re.compile(r"《([^《》]{1,40})》")),
     ("quoted", re.compile(r"“([^“”]{1,40})”|「([^「」]{1,40})」|『([^『』]{1,40})』|\"([^\"]{1,40})\"")),
 )
+#: Interrogatives, a closed class: where the question word stands, the answer stands in the sentence.
+_WH = re.compile(r"什么|甚么|哪|谁|多少|几|何|怎|\b(?:what|who|whom|when|where|which|how)\b")
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
+_BREAK = re.compile(r"[，,；;：:。！？!?]")
 _PREDICATE = re.compile(r"(?:是|为|叫做?|称为?|名为|位于|改为|变更为)\s*")
 _JOINERS = ("、", "和", "及", "与", "以及", "、和")
 _MARKER = re.compile(r"(?:[:：]|是|为|达|至|有|约|共|在|于)\s*$")
@@ -267,7 +284,7 @@ def candidate_spans(w: Words) -> list[Span]:
     # A pattern must start and end where words do ("6号" is no date in "6号线").
     edges = {*w.starts, len(w.text)}
     facts: list[tuple[int, int]] = []
-    for kind, pattern in (("time", _TIME), ("percent", _PERCENT), ("date", _DATE)):
+    for kind, pattern in (("time", _TIME), ("percent", _PERCENT), ("date", _PERIOD), ("date", _DATE)):
         for m in pattern.finditer(w.text):
             if m.start() in edges and (m.end() in edges or m.group()[-1] in "年月日%"):
                 add(m.start(), m.end(), kind)
@@ -343,6 +360,40 @@ def _term_places(sentence: str, terms: Sequence[str]) -> list[tuple[int, int]]:
     return out
 
 
+def _bigrams(text: str) -> set[str]:
+    text = _plain(text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _share_in(wanted: set[str], text: str) -> float:
+    return sum(p in text for p in wanted) / len(wanted) if wanted else 0.0
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """The question around its question word (its end when it has none: "…单位是?")."""
+
+    left: str  # the characters just before the question word …
+    right: str  # … and just after it
+    ahead: list[str]  # its terms before the question word …
+    behind: list[str]  # … and after it
+    frame: str  # the characters touching the question word: a span of the asked form writes them
+
+
+def _sides(asked: str, terms: Sequence[str]) -> _Sides:
+    m = _WH.search(asked)
+    at, after = (m.start(), m.end()) if m else (len(asked.rstrip("?？。 ")), len(asked))
+    window = config.ANSWERING.span_question_window
+    touching = asked[at - 1 : at] + asked[after : after + 1]
+    return _Sides(
+        left=asked[max(0, at - window) : at],
+        right=asked[after : after + window],
+        ahead=[t for t in terms if 0 <= asked.find(t) < at],
+        behind=[t for t in terms if asked.find(t) >= after],
+        frame="".join(ch for ch in touching if ch.isalnum()),
+    )
+
+
 def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
     """One row of ``SPAN_FEATURES`` per span of the sentence ``w``."""
     if not spans:
@@ -355,6 +406,11 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
     cued = {t for t, pattern in _CUES if pattern.search(asked)} | ({"date"} if "time" in suits else set())
     nouns = {m.group(1) for m in _ASKED_NOUN.finditer(asked)} - {"么", "时候", "时间", "地方"}
     noun_chars = set("".join(nouns))
+    terms = [t for t in q.terms if t]
+    sides = _sides(asked, terms)
+    ahead, behind = sides.ahead, sides.behind
+    left_pairs, right_pairs = _bigrams(sides.left), _bigrams(sides.right)
+    reach = config.ANSWERING.span_window_chars
     counts: dict[str, int] = {}
     for s in spans:
         counts[s.type] = counts.get(s.type, 0) + 1
@@ -366,7 +422,15 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
         core = _plain(text)
         gaps = [(max(0, pa - b, a - pb), pb <= a) for pa, pb in places if pb <= a or pa >= b]
         gap, before = min(gaps) if gaps else (size, False)
-        near = min((max(0, fa - b, a - fb) for fa, fb in focus), default=size)
+        # Only in the span's own clause: "第3区，湖面面积为20平方公里" puts 面积 next to both.
+        near = min(
+            (
+                max(0, fa - b, a - fb)
+                for fa, fb in focus
+                if not _BREAK.search(norm[b:fa] if fa >= b else norm[fb:a])
+            ),
+            default=size,
+        )
         rows.append(
             [
                 float(s.type in suits),
@@ -389,6 +453,17 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
                 counts[s.type] / len(spans),
                 float(s.widest),
                 float(near <= config.ANSWERING.span_focus_chars),
+                _share_in(left_pairs, _plain(norm[max(0, a - reach) : a])),
+                _share_in(right_pairs, _plain(norm[b : b + reach])),
+                sum(t in norm[:a] for t in ahead) / len(ahead) if ahead else 0.0,
+                sum(t in norm[b:] for t in behind) / len(behind) if behind else 0.0,
+                (
+                    sum(t in norm[b:] and t not in norm[:a] for t in ahead)
+                    + sum(t in norm[:a] and t not in norm[b:] for t in behind)
+                )
+                / max(1, len(ahead) + len(behind)),
+                float(s.type in suits and not (core and core in _plain(asked))),
+                sum(ch in core for ch in sides.frame) / len(sides.frame) if sides.frame else 0.0,
             ]
         )
     x = np.asarray(rows, dtype=np.float64)
