@@ -152,3 +152,9 @@ def test_a_span_of_the_asked_form_writes_the_question_words_frame(retriever):
     sentence = "智慧城市建设水平位居全国第九位，启动了2.0工程。"
     assert _row(question, sentence, "第九位", retriever)["frame"] == 1.0
     assert _row(question, sentence, "2.0工程", retriever)["frame"] == 0.0
+
+
+def test_a_date_is_a_date_before_the_word_after_it_and_a_numbered_thing_keeps_its_classifier():
+    spans = _spans("入选《2022年中国数字城市竞争力研究报告》，在第七届数字中国建设峰会上推广，今年底前完工。")
+    assert spans["2022年"] == "date" and spans["今年底"] == "date"
+    assert spans["第七届"] == "number" and "第七届数字" not in spans

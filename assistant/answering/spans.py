@@ -139,11 +139,15 @@ _ONE_DATE = (
     r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})?[日号]?"
     r"|(?:[今去明前当同本]年)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})月(?:\d{1,2}|[一二三四五六七八九十]{1,3})?[日号]?"
     r"|(?:\d{1,2}|[一二三四五六七八九十]{1,3})[日号])"
-    r"(?:[初底中末]|前后|以来|之前|之后)?"
 )
-_DATE = re.compile(_ONE_DATE)
-#: A period: two dates joined ("8月7日至8日", "2019年-2021年"), a candidate beside each date.
-_PERIOD = re.compile(rf"(?:{_ONE_DATE})\s*[-~～至到]\s*(?:{_ONE_DATE})")
+_DATE_SUFFIX = r"(?:[初底中末]|前后|以来|之前|之后)?"
+#: A date with its suffix ("今年底") and without it: "2022年中国…" holds the date 2022年, not "2022年中".
+_DATES = (
+    re.compile(_ONE_DATE + _DATE_SUFFIX),
+    re.compile(_ONE_DATE),
+    # A period: two dates joined ("8月7日至8日", "2019年-2021年"), a candidate beside each date.
+    re.compile(rf"(?:{_ONE_DATE})\s*[-~～至到]\s*(?:{_ONE_DATE}){_DATE_SUFFIX}"),
+)
 _TIME = re.compile(r"(?:[上下]午|凌晨|早上|晚上)?\d{1,2}[:：]\d{2}(?:\s*[-~至到]\s*\d{1,2}[:：]\d{2})?")
 _PERCENT = re.compile(r"(?:\d+(?:\.\d+)?\s*%|百分之[零一二三四五六七八九十百点]+)")
 _NAMED = (
@@ -214,8 +218,16 @@ def _numbers(w: Words) -> list[tuple[int, int, str]]:
         j = i + 1
         while j < n and joined(j) and (w.tags[j] in ("m", "q") or w.words[j] in ("%", "‰", ".")):
             j += 1
-        # A unit jieba calls a noun (人, 元, 公里 is a q): one short word right after the number.
-        if j < n and j == i + 1 and joined(j) and w.tags[j] in ("n", "ng", "nz") and len(w.words[j]) <= 2:
+        # A unit jieba calls a noun (人, 元, 公里 is a q): one short word right after a bare number
+        # ("第七届" has its classifier: 数字 after it is no unit).
+        if (
+            j < n
+            and j == i + 1
+            and joined(j)
+            and _NUMERAL.fullmatch(w.words[i][-1])
+            and w.tags[j] in ("n", "ng", "nz")
+            and len(w.words[j]) <= 2
+        ):
             j += 1
         out.append((i, j, "number"))
         i = j
@@ -284,7 +296,7 @@ def candidate_spans(w: Words) -> list[Span]:
     # A pattern must start and end where words do ("6号" is no date in "6号线").
     edges = {*w.starts, len(w.text)}
     facts: list[tuple[int, int]] = []
-    for kind, pattern in (("time", _TIME), ("percent", _PERCENT), ("date", _PERIOD), ("date", _DATE)):
+    for kind, pattern in (("time", _TIME), ("percent", _PERCENT), *(("date", d) for d in _DATES)):
         for m in pattern.finditer(w.text):
             if m.start() in edges and (m.end() in edges or m.group()[-1] in "年月日%"):
                 add(m.start(), m.end(), kind)
