@@ -319,6 +319,10 @@ def _number(ids: np.ndarray, number: np.ndarray, vocab: list[int], limit: int | 
     return number[ids]
 
 
+#: Sentences a loaded store keeps built (~1 KB each): several questions' candidates and their neighbours.
+SENTENCES_REMEMBERED = 8192
+
+
 class SentenceStore:
     """The stored sentences of an index version, read back as ``Sentence`` values on demand:
     loading keeps only flat arrays (at 30,000 chunks ~3.5 million words take ~25 MB)."""
@@ -363,11 +367,14 @@ class SentenceStore:
             a["tags"],
         )
         self._sections: dict[tuple[str, int], str] = {}
-        self._whole = functools.lru_cache(maxsize=256)(self._document_sentences)
+        # Answering reads the same few sentences for every candidate of a question (the
+        # sentence's own words, those just before it): each is built once, then remembered.
+        self._sentence = functools.lru_cache(maxsize=SENTENCES_REMEMBERED)(self._read_sentence)
 
     def sentences(self, doc_id: str) -> tuple[Sentence, ...]:
-        """All sentences of ``doc_id``, in document order (remembered for recent documents)."""
-        return self._whole(doc_id)
+        """All sentences of ``doc_id``, in document order."""
+        lo, hi = self._rows(doc_id)
+        return tuple(self._sentence(doc_id, i) for i in range(lo, hi))
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> tuple[Sentence, ...]:
         """The sentences of ``doc_id`` that overlap ``[start, end)``, in order."""
@@ -383,11 +390,7 @@ class SentenceStore:
             raise KeyError(f"no document {doc_id!r} in this index")
         return self._doc_ptr[row], self._doc_ptr[row + 1]
 
-    def _document_sentences(self, doc_id: str) -> tuple[Sentence, ...]:
-        lo, hi = self._rows(doc_id)
-        return tuple(self._sentence(doc_id, i) for i in range(lo, hi))
-
-    def _sentence(self, doc_id: str, i: int) -> Sentence:
+    def _read_sentence(self, doc_id: str, i: int) -> Sentence:
         a, b = int(self._word_ptr[i]), int(self._word_ptr[i + 1])
         section_start = int(self._section_starts[i])
         return Sentence(

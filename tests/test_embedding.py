@@ -70,6 +70,17 @@ def test_empty_emoji_and_huge_inputs_do_not_crash(encoder):
     assert encoder.encode([]).shape == (0, encoder.dim)
 
 
+def test_a_full_cache_gives_its_oldest_slots_to_new_words(monkeypatch):
+    monkeypatch.setattr(StaticEncoder, "CACHE_ENTRIES", 4)
+    encoder = open_encoder(str(config.BUNDLED_MODEL_DIR))
+    words = ["青岛", "数据", "中心", "地铁", "覆盖率", "首席", "数据官"]
+    plain = encoder._encode(words, False)
+    for batch in (words, words[::-1], words[:2], words):  # hits and misses mixed, slots reused
+        expected = plain[[words.index(w) for w in batch]]
+        assert np.array_equal(encoder.encode(batch), expected)
+    assert len(encoder._slots) == 4 and set(encoder._slots) <= set(words)
+
+
 @pytest.mark.parametrize(
     "anchor,related,unrelated",
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -46,16 +47,27 @@ def term_credits(
     if not soft:
         return credit
     # A corpus sentence's words come from the index (segmented once, at reindex).
-    cut = segment(text) if words is None else words
-    words = sorted({w for w in cut if len(w) > 1 and re.match(r"[\u3400-\u9fffa-z]", w)})
+    words, characters = _content_words(tuple(segment(text) if words is None else words))
     if words:
-        sims = encoder.encode(soft) @ encoder.encode(words).T
-        for t, row in zip(soft, sims):
-            if row.max() >= (synonym_sim or config.ANSWERING.synonym_sim):
+        nearest = (encoder.encode(soft) @ encoder.encode(words).T).max(axis=1)
+        for t, sim in zip(soft, nearest):
+            if sim >= (synonym_sim or config.ANSWERING.synonym_sim):
                 credit[t] = 1.0
-            elif CJK.match(t) and any(ch in w for w in words for ch in t):
+            elif not characters.isdisjoint(t):  # every soft term is Chinese
                 credit[t] = 0.5
     return credit
+
+
+_CONTENT_WORD = re.compile(r"[\u3400-\u9fffa-z]")
+
+
+@functools.lru_cache(maxsize=8192)
+def _content_words(cut: tuple[str, ...]) -> tuple[list[str], frozenset[str]]:
+    """The words of ``cut`` a question term can be a synonym of (Chinese or Latin, two
+    characters or more), sorted, and every character they hold. Remembered: the same
+    corpus sentences come back for question after question."""
+    words = sorted({w for w in cut if len(w) > 1 and _CONTENT_WORD.match(w)})
+    return words, frozenset().union(*words)
 
 
 def coverage_of(terms: list[str], text: str, encoder, vocab: Vocabulary) -> Coverage:

@@ -43,6 +43,7 @@ class Vocabulary:
         self._titles = {d: normalise_query_text(doc.title) for d, doc in retriever.documents.items()}
         self.bm25_vocab = retriever.data.bm25.vocab_dict
         self._mentions: dict[str, bool] = {}
+        self._places: dict[str, bool] = {}
         self._tags: dict[str, str] | None = None
         self._readings: dict[str, set[str]] | None = None  # pinyin syllable -> characters
 
@@ -75,8 +76,15 @@ class Vocabulary:
         jieba tags many plain words "ns" (普及, 太多) and some places plain nouns (烟台),
         so a word counts as a place when the dictionary knows it with an administrative
         suffix (深圳 → 深圳市), or it is tagged a place and carries one itself or names a
-        country (…国).
+        country (…国). Remembered: coverage asks it of every question term for every
+        candidate sentence.
         """
+        place = self._places.get(term)
+        if place is None:
+            place = self._places[term] = self._is_place(term)
+        return place
+
+    def _is_place(self, term: str) -> bool:
         if term in _GENERIC_PLACES or len(term) < 2:
             return False
         if any(self.tag(term + suffix) == "ns" for suffix in ADMIN_SUFFIXES):

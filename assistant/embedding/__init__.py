@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 
@@ -115,46 +116,63 @@ class StaticEncoder:
         self._normalize = any(m["type"].endswith(_NORMALIZE_TYPES) for m in modules[1:])
         self.dim = int(self._table.shape[1])
         self.name = f"{name}@{weights_digest(static_dir)}"
-        self._cache: dict[str, "np.ndarray"] = {}
+        # The remembered rows, in one matrix: a text's slot, and each slot's text (None: free).
+        self._rows = np.zeros((self.CACHE_ENTRIES, self.dim), dtype=np.float32)
+        self._slots: dict[str, int] = {}
+        self._slot_texts: list[str | None] = [None] * self.CACHE_ENTRIES
+        self._next_slot = 0
+        self._cache_lock = threading.Lock()
 
     #: Rows of short texts (words, terms) are remembered: answering encodes the same words
     #: for every candidate sentence of every question. Each text is encoded on its own, so a
-    #: remembered row is exactly the row a new encoding would give.
+    #: remembered row is exactly the row a new encoding would give. A new text takes the
+    #: oldest slot (first in, first out), so the words of recent questions stay: clearing a
+    #: full cache at once re-encoded a corpus's common words every few hundred questions.
     CACHE_MAX_CHARS = 32
-    CACHE_ENTRIES = 16384
+    CACHE_ENTRIES = 32768
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> "np.ndarray":
         """Mean of each text's token rows, then L2 normalisation (as EmbeddingBag(mean) + Normalize).
 
         A plain per-text loop: ``table[ids].sum(0)`` costs a few microseconds per text, while the
         vectorised ``np.add.reduceat(..., axis=0)`` is ~20x slower on (tokens x 256) arrays.
+        Remembered rows are gathered in one step, under a lock: another thread's new text
+        may take a slot between two statements.
         """
-        import numpy as np
-
         texts = [texts] if isinstance(texts, str) else list(texts)
         if show_progress or len(texts) > 1024:
             return self._encode(texts, show_progress)
-        cache = self._cache
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with self._cache_lock:
+            at = [self._slots.get(text, -1) for text in texts]
+            out = self._rows[at]  # a copy; the rows of texts not remembered are set below
         missing: dict[str, list[int]] = {}
-        for i, text in enumerate(texts):
-            row = cache.get(text)
-            if row is None:
-                missing.setdefault(text, []).append(i)
-            else:
-                out[i] = row
+        for i, slot in enumerate(at):
+            if slot < 0:
+                missing.setdefault(texts[i], []).append(i)
         if missing:
             rows = self._encode(list(missing), False)
-            if len(cache) + len(missing) > self.CACHE_ENTRIES:
-                cache.clear()  # crude but bounded; the working set refills it at once
-            for (text, where), row in zip(missing.items(), rows):
-                out[where] = row
-                if len(text) <= self.CACHE_MAX_CHARS:
-                    cache[text] = row
+            with self._cache_lock:
+                for (text, where), row in zip(missing.items(), rows):
+                    out[where] = row
+                    if len(text) <= self.CACHE_MAX_CHARS and text not in self._slots:
+                        self._remember(text, row)
         return out
 
+    def _remember(self, text: str, row: "np.ndarray") -> None:
+        slot = self._next_slot
+        old = self._slot_texts[slot]
+        if old is not None:
+            del self._slots[old]
+        self._rows[slot] = row
+        self._slot_texts[slot] = text
+        self._slots[text] = slot
+        self._next_slot = (slot + 1) % self.CACHE_ENTRIES
+
     def clear_cache(self) -> None:
-        self._cache.clear()
+        with self._cache_lock:
+            self._slots.clear()
+            self._slot_texts = [None] * self.CACHE_ENTRIES
+            self._next_slot = 0
 
     def _encode(self, texts: list[str], show_progress: bool) -> "np.ndarray":
         import numpy as np
