@@ -422,6 +422,7 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
     sides = _sides(asked, terms)
     ahead, behind = sides.ahead, sides.behind
     left_pairs, right_pairs = _bigrams(sides.left), _bigrams(sides.right)
+    plain_asked = _plain(asked)
     reach = config.ANSWERING.span_window_chars
     counts: dict[str, int] = {}
     for s in spans:
@@ -451,7 +452,7 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
                 sum(ch in core for ch in noun_chars) / len(noun_chars) if noun_chars else 0.0,
                 *(float(s.type == t) for t in SPAN_TYPES),
                 float(q.kind == "what"),
-                float(bool(core) and core in _plain(asked)),
+                float(bool(core) and core in plain_asked),
                 sum(ch in asked for ch in core) / len(core) if core else 1.0,
                 math.log1p(gap),
                 0.0,  # distance_gap, below
@@ -474,7 +475,7 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
                     + sum(t in norm[:a] and t not in norm[b:] for t in behind)
                 )
                 / max(1, len(ahead) + len(behind)),
-                float(s.type in suits and not (core and core in _plain(asked))),
+                float(s.type in suits and not (core and core in plain_asked)),
                 sum(ch in core for ch in sides.frame) / len(sides.frame) if sides.frame else 0.0,
             ]
         )
@@ -537,12 +538,13 @@ def best_span(q: Question, quotes: Sequence[Candidate], span_model, retriever: R
 
 #: The marks CMRC 2018's evaluation script removes (``remove_punctuation``; its "……" is two "…").
 _CMRC_PUNCTUATION = frozenset("-:_*^/\\~`+=，。：？！“”；’《》…·、「」（）－～『』")
+_DROP_PUNCTUATION = str.maketrans(dict.fromkeys(_CMRC_PUNCTUATION))
 
 
 def _plain(text: str) -> str:
     """Lower case, without CMRC 2018's punctuation or whitespace. Like its script, but over
     characters throughout (it keeps an English word whole, which only matters for English)."""
-    return "".join(ch for ch in text.lower() if not ch.isspace() and ch not in _CMRC_PUNCTUATION)
+    return "".join(text.lower().translate(_DROP_PUNCTUATION).split())
 
 
 def _common(a: str, b: str) -> int:
