@@ -43,7 +43,11 @@ def test_a_word_every_candidate_writes_tells_none_apart():
     the word only the answer writes decides (no index needed)."""
     from assistant.answering.features import _local_shares
 
-    sentences = ["冬季战争是苏联和芬兰之间的战争。", "冬季战争结束于莫斯科和平协定的签订。", "冬季战争期间芬兰损失惨重。"]
+    sentences = [
+        "冬季战争是苏联和芬兰之间的战争。",
+        "冬季战争结束于莫斯科和平协定的签订。",
+        "冬季战争期间芬兰损失惨重。",
+    ]
     shares = _local_shares(["冬季战争", "结束"], sentences)
     assert shares[1] == pytest.approx(1.0) and max(shares[0], shares[2]) < 0.15
     assert _local_shares([], sentences) == [0.0, 0.0, 0.0]
