@@ -36,18 +36,3 @@ def test_answer_row_reads_the_best_candidate_and_the_margin(retriever):
     f = dict(zip(ANSWER_FEATURES, row))
     assert f["margin"] == pytest.approx(0.5) and f["coverage_context"] == 0.5 and f["dense"] == 0.4
     assert f["best_logit"] == pytest.approx(np.log(0.8 / 0.2))
-
-
-def test_a_word_every_candidate_writes_tells_none_apart():
-    """Local rarity: the article's subject, written by every candidate, weighs next to nothing;
-    the word only the answer writes decides (no index needed)."""
-    from assistant.answering.features import _local_shares
-
-    sentences = [
-        "冬季战争是苏联和芬兰之间的战争。",
-        "冬季战争结束于莫斯科和平协定的签订。",
-        "冬季战争期间芬兰损失惨重。",
-    ]
-    shares = _local_shares(["冬季战争", "结束"], sentences)
-    assert shares[1] == pytest.approx(1.0) and max(shares[0], shares[2]) < 0.15
-    assert _local_shares([], sentences) == [0.0, 0.0, 0.0]

@@ -44,21 +44,12 @@ SENTENCE_FEATURES = (
     "pairs_context",  # … in it or its context
     "position",  # where it stands in its document (0 start, 1 end): openings name, later sentences tell
     "kind_what",  # the question asks no specific kind of fact
-    # The question's terms, character pairs and characters written in the sentence, each weighted
-    # by how few of the question's candidates write it: a word every candidate writes (the
-    # article's subject, 哪/一/个) tells none of them apart, one that few write tells which answers.
-    "local_terms",
-    "local_pairs",
-    "local_chars",
     # How far below the question's best candidate it is on the strongest signals: a linear
     # model ranks within a question better from these than from absolute values alone.
     "coverage_gap",
     "written_gap",
     "dense_gap",
     "pairs_gap",
-    "local_terms_gap",
-    "local_pairs_gap",
-    "local_chars_gap",
 )
 
 #: Columns of the answer model, in order.
@@ -78,33 +69,12 @@ ANSWER_FEATURES = (
 _REFERS_BACK = re.compile(r"^(?:[他她它其该此本这那][^，。]{0,3}|(?:it|they|he|she|this)\b)", re.I)
 
 
-def _asked_text(q: Question) -> str:
-    """The question without its question words; an English question's terms, in the sources' language."""
-    return " ".join(q.terms) if q.english else QUESTION_WORDS.sub(" ", normalise_query_text(q.text))
-
-
 def _pairs(q: Question) -> set[str]:
-    """The question's CJK character pairs: a signal that does not depend on how jieba happened
-    to cut the question or the sentence."""
-    text = _asked_text(q)
+    """The question's CJK character pairs, question words removed: a signal that does not
+    depend on how jieba happened to cut the question or the sentence. An English question's
+    are those of its terms, in the sources' language."""
+    text = " ".join(q.terms) if q.english else QUESTION_WORDS.sub(" ", normalise_query_text(q.text))
     return {text[i : i + 2] for i in range(len(text) - 1) if CJK.match(text[i]) and CJK.match(text[i + 1])}
-
-
-def _chars(q: Question) -> set[str]:
-    """The question's characters (CJK, letters, digits)."""
-    return {ch for ch in _asked_text(q) if CJK.match(ch) or ch.isalnum()}
-
-
-def _local_shares(items: Sequence[str], sentences: Sequence[str]) -> list[float]:
-    """Per sentence, the share of ``items`` it writes, each weighted by its rarity among
-    ``sentences`` (BM25's idf, with the question's candidates as the collection): what sets a
-    sentence apart from the other candidates, on any corpus."""
-    n = len(sentences)
-    weights = {t: math.log((n + 1) / (sum(t in s for s in sentences) + 0.5)) for t in sorted(set(items))}
-    total = sum(weights.values())
-    if total <= 0:
-        return [0.0] * n
-    return [sum(w for t, w in weights.items() if t in s) / total for s in sentences]
 
 
 def _share(pairs: set[str], text: str) -> float:
@@ -163,11 +133,8 @@ def sentence_features(
                 float(q.kind == "what"),
             ]
         )
-    sentences = [ctx.sentence for ctx in contexts]
-    local = [_local_shares(items, sentences) for items in (topic, pairs, _chars(q))]
-    x = np.hstack([np.asarray(rows, dtype=np.float64), np.asarray(local).T])
-    gaps = ("coverage", "written", "dense", "pairs", "local_terms", "local_pairs", "local_chars")
-    columns = [SENTENCE_FEATURES.index(n) for n in gaps]
+    x = np.asarray(rows, dtype=np.float64)
+    columns = [SENTENCE_FEATURES.index(n) for n in ("coverage", "written", "dense", "pairs")]
     return np.hstack([x, x[:, columns] - x[:, columns].max(axis=0)])
 
 

@@ -315,23 +315,6 @@ def choose_threshold(
     return best
 
 
-def by_source(
-    refused: np.ndarray, right: np.ndarray, must_refuse: np.ndarray, sources: dict[str, np.ndarray]
-) -> dict:
-    """Out-of-fold figures of each source alone at the chosen threshold, as ``open_domain.py``
-    names them: the weighted objective mixes the sources, and DRCD's figures are the ones to compare."""
-    out = {}
-    for name, mask in sources.items():
-        answerable, refusable = mask & ~must_refuse, mask & must_refuse
-        out[name] = {
-            "accuracy": float(np.mean(np.where(refused, must_refuse, right)[mask])),
-            "wrongly_refused": float(np.mean(refused[answerable])) if answerable.any() else 0.0,
-            "refusal_recall": float(np.mean(refused[refusable])) if refusable.any() else 1.0,
-            "questions": int(mask.sum()),
-        }
-    return out
-
-
 def train(out: Path, drcd: Path = DRCD, exclude: tuple[int, int] | None = None) -> AnswerModel:
     with tempfile.TemporaryDirectory(prefix="answer-train-") as tmp:
         reading = _drcd_examples(drcd, Path(tmp), exclude)
@@ -360,10 +343,6 @@ def train(out: Path, drcd: Path = DRCD, exclude: tuple[int, int] | None = None) 
             np.array([ex.weight for _, ex in eligible]),
         )
         own_ids = {id(ex) for ex in own}
-        is_own = np.array([id(ex) in own_ids for ex in examples])
-        sources = by_source(
-            ~answered, right, must_refuse, {drcd.name: ~is_own, OWN_QUESTIONS.name: is_own}
-        )
         given = {
             source: [
                 so for so, ex in zip(span_oof, examples) if so.given_f1 >= 0 and (id(ex) in own_ids) == is_own
@@ -382,7 +361,6 @@ def train(out: Path, drcd: Path = DRCD, exclude: tuple[int, int] | None = None) 
         "objective": f"highest out-of-fold accuracy, own questions weighted {share:.0%}",
         "out_of_fold": chosen
         | {"calibration_error": expected_calibration_error(zip(conf[answered], right[answered]))},
-        "out_of_fold_by_source": sources,
         "span_objective": (
             f"highest share of shown spans with F1 >= {config.ANSWERING.span_positive_f1} out of fold, "
             f"showing on >= {config.ANSWERING.span_min_shown:.0%} of right answers with a gold of "
@@ -431,8 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--exclude-fold must be K/{folds} with 0 <= K < {folds}")
         exclude = (k, n)
     model = train(args.out, args.drcd, exclude)
-    shown = ("out_of_fold", "out_of_fold_by_source", "span_out_of_fold", "span_given_sentence")
-    figures = {k: model.info[k] for k in shown}
+    figures = {k: model.info[k] for k in ("out_of_fold", "span_out_of_fold", "span_given_sentence")}
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0
 
