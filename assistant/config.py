@@ -171,7 +171,7 @@ class AnsweringSettings:
     # Short answers (``answering/spans.py``).
     #: A noun run yields candidate spans of at most this many of its words.
     span_max_words: int = 4
-    #: A span this many characters or fewer from the asked-about word counts as next to it.
+    #: A span this many characters or fewer from the asked-about word, in its clause, counts as next to it.
     span_focus_chars: int = 4
     #: The span's neighbourhood: this many characters either side of it in the sentence …
     span_window_chars: int = 12

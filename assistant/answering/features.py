@@ -77,7 +77,8 @@ def _pairs(q: Question) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1) if CJK.match(text[i]) and CJK.match(text[i + 1])}
 
 
-def _share(pairs: set[str], text: str) -> float:
+def share_written(pairs: set[str], text: str) -> float:
+    """Share of ``pairs`` (character pairs) that ``text`` writes."""
     return sum(p in text for p in pairs) / len(pairs) if pairs else 0.0
 
 
@@ -127,8 +128,8 @@ def sentence_features(
                 c.passage.score,
                 math.log1p(len(c.text)),
                 float(bool(_REFERS_BACK.match(c.text))),
-                _share(pairs, ctx.sentence),
-                _share(pairs, around),
+                share_written(pairs, ctx.sentence),
+                share_written(pairs, around),
                 c.start / doc_len,
                 float(q.kind == "what"),
             ]

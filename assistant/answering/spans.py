@@ -39,6 +39,7 @@ from ..lexical import normalise_query_text
 from ..retrieval import Retriever
 from ..sentences import analyse as analyse_sentence
 from .evidence import Candidate
+from .features import share_written
 from .question import Question
 from .types import ShortAnswer
 
@@ -156,8 +157,9 @@ _NAMED = (
 )
 #: Interrogatives, a closed class: where the question word stands, the answer stands in the sentence.
 _WH = re.compile(r"什么|甚么|哪|谁|多少|几|何|怎|\b(?:what|who|whom|when|where|which|how)\b")
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
-_BREAK = re.compile(r"[，,；;：:。！？!?]")
+_CLAUSE_MARKS = "，,；;：:。！？!?"
+_CLAUSE = re.compile(f"[^{_CLAUSE_MARKS}]+")
+_BREAK = re.compile(f"[{_CLAUSE_MARKS}]")
 _PREDICATE = re.compile(r"(?:是|为|叫做?|称为?|名为|位于|改为|变更为)\s*")
 _JOINERS = ("、", "和", "及", "与", "以及", "、和")
 _MARKER = re.compile(r"(?:[:：]|是|为|达|至|有|约|共|在|于)\s*$")
@@ -377,10 +379,6 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _share_in(wanted: set[str], text: str) -> float:
-    return sum(p in text for p in wanted) / len(wanted) if wanted else 0.0
-
-
 @dataclass(frozen=True)
 class _Sides:
     """The question around its question word (its end when it has none: "…单位是?")."""
@@ -466,8 +464,8 @@ def span_features(q: Question, w: Words, spans: Sequence[Span]) -> np.ndarray:
                 counts[s.type] / len(spans),
                 float(s.widest),
                 float(near <= config.ANSWERING.span_focus_chars),
-                _share_in(left_pairs, _plain(norm[max(0, a - reach) : a])),
-                _share_in(right_pairs, _plain(norm[b : b + reach])),
+                share_written(left_pairs, _plain(norm[max(0, a - reach) : a])),
+                share_written(right_pairs, _plain(norm[b : b + reach])),
                 sum(t in norm[:a] for t in ahead) / len(ahead) if ahead else 0.0,
                 sum(t in norm[b:] for t in behind) / len(behind) if behind else 0.0,
                 (
